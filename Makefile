@@ -1,0 +1,41 @@
+# Every target creates .venv from uv.lock first, so each works as the first
+# command on a fresh clone. uv is bootstrapped with pip when it is missing and
+# always uses this machine's python3 (it never downloads an interpreter).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.synced
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+export UV_PYTHON_DOWNLOADS := never
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+
+.PHONY: setup demo dev test lint bench clean
+
+$(STAMP): pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+setup: $(STAMP)
+
+demo: setup  ## simulate 14 days and run the daily pipeline over them, headless
+	$(BIN)/retail-platform demo
+
+dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (local target)
+	$(BIN)/python -c "from retail_platform.instance import dagster_home; dagster_home()"
+	RETAIL_TARGET=local $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+test: setup  ## the whole pytest suite
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check retail_platform retail_platform_tests benchmarks
+	$(BIN)/ruff format --check retail_platform retail_platform_tests benchmarks
+
+bench: setup  ## benchmarks; figures are appended to benchmarks/RESULTS.md
+	$(BIN)/python benchmarks/bench_simulator.py --record
+
+clean:
+	rm -rf $(VENV) data sql/target sql/logs

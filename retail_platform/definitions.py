@@ -1,0 +1,23 @@
+"""The code location's one entry point: ``defs``.
+
+``RETAIL_TARGET`` (local | bigquery) picks the resources; the graph is the same.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from retail_platform.defs.jobs import daily_pipeline
+from retail_platform.defs.landing.sensors import build_landing_sensor
+from retail_platform.defs.raw.assets import raw_assets
+from retail_platform.defs.simulate.jobs import simulate_day_job
+from retail_platform.lib.targets import current_target
+
+target = current_target()
+
+defs = dg.Definitions(
+    assets=[*raw_assets(target)],
+    jobs=[daily_pipeline, simulate_day_job],
+    sensors=[build_landing_sensor(daily_pipeline)],
+    resources=target.resources(),
+)

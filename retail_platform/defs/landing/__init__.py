@@ -1,0 +1,1 @@
+"""The landing sensor: new files in the landing zone become partition runs."""

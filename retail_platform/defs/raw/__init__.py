@@ -1,0 +1,1 @@
+"""Bronze: every landing file of a partition, as landed, plus lineage columns."""

@@ -1,0 +1,88 @@
+"""One raw asset per landing entity: ``["raw", <entity>]``, partitioned by transaction_date.
+
+A run for a partition window reads every landing file of those days, adds
+``_source_file``, ``_source_line``, ``_ingested_at`` and ``_partition_date`` and hands
+the frame to the IO manager, which replaces exactly that window: re-running a
+partition never duplicates it. A backfill of many days is one run
+(``BackfillPolicy.single_run``) that loops over the window.
+"""
+
+import dagster as dg
+
+from retail_platform.lib.entities import ENTITIES, PARTITION_COLUMN, Entity
+from retail_platform.lib.landing_zone import LandingZone
+from retail_platform.lib.partitions import transaction_date_partitions
+from retail_platform.lib.raw_batches import duplicate_counts, raw_columns, read_raw_window
+from retail_platform.lib.targets import WAREHOUSE_POOL, Target
+
+RAW_SCHEMA = "retail_raw"
+OWNERS = ["team:data-platform"]
+
+
+def raw_asset_key(entity_name: str) -> dg.AssetKey:
+    return dg.AssetKey(["raw", entity_name])
+
+
+def build_raw_asset(entity: Entity, target: Target) -> dg.AssetsDefinition:
+    key = raw_asset_key(entity.name)
+    check = dg.AssetCheckSpec(
+        name="no_duplicate_natural_keys",
+        asset=key,
+        description=(
+            f"No natural key ({', '.join(entity.natural_key)}) appears twice in a partition. "
+            "Warn only: raw keeps what landed; silver removes duplicates "
+            "and keeps the newest version."
+        ),
+    )
+
+    @dg.asset(
+        key=key,
+        group_name="raw",
+        partitions_def=transaction_date_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=WAREHOUSE_POOL,
+        kinds={"python", "pandas", target.warehouse_kind},
+        owners=OWNERS,
+        check_specs=[check],
+        description=(
+            f"Every landed `{entity.name}` file of the partition, values as landed (text), "
+            "plus `_extra` (unexpected fields), `_source_file`, `_source_line`, `_ingested_at` "
+            f"and `{PARTITION_COLUMN}` (the folder's date). Malformed files are quarantined."
+        ),
+        metadata={
+            "partition_expr": PARTITION_COLUMN,
+            "schema": RAW_SCHEMA,
+            "natural_key": ", ".join(entity.natural_key),
+            "dagster/column_schema": dg.TableSchema(
+                columns=[dg.TableColumn(name, "string") for name in raw_columns(entity)]
+            ),
+        },
+    )
+    def raw_entity(context: dg.AssetExecutionContext, landing_zone: LandingZone):
+        window = context.partition_time_window
+        batch = read_raw_window(
+            landing_zone, entity, window.start.date(), window.end.date(), log=context.log.warning
+        )
+        counts = duplicate_counts(entity, batch.frame)
+        yield dg.Output(
+            batch.frame,
+            metadata={
+                "dagster/row_count": len(batch.frame),
+                "files_loaded": len(batch.files),
+                "files_quarantined": dg.MetadataValue.json(batch.quarantined),
+                "landing_zone": landing_zone.uri(),
+                **counts,
+            },
+        )
+        yield dg.AssetCheckResult(
+            check_name=check.name,
+            passed=counts["duplicate_key_rows"] == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={**counts, "rows": len(batch.frame)},
+        )
+
+    return raw_entity
+
+
+def raw_assets(target: Target) -> list[dg.AssetsDefinition]:
+    return [build_raw_asset(entity, target) for entity in ENTITIES.values()]

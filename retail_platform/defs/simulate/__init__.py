@@ -1,0 +1,1 @@
+"""Run the source simulator from the Dagster UI."""

@@ -1,0 +1,50 @@
+"""``simulate_day``: the source systems' delivery for one transaction_date, from the UI.
+
+Pick a partition in the launchpad and the simulator writes that day's files into
+the landing zone, exactly as ``retail-platform simulate --start DAY --days 1``
+would; the landing sensor then notices them.
+"""
+
+from datetime import date
+
+import dagster as dg
+from pydantic import Field
+
+from retail_platform.lib.landing_zone import LandingZone
+from retail_platform.lib.partitions import transaction_date_partitions
+
+
+class SimulateDayConfig(dg.Config):
+    seed: int = Field(default=42, description="Same seed and day give byte-identical files.")
+    orders_per_day: int = Field(default=500, ge=1)
+    file_format: str = Field(default="jsonl", pattern="^(jsonl|csv)$")
+    inject_faults: bool = Field(
+        default=True, description="Duplicates, re-deliveries, late files, bad rows."
+    )
+
+
+@dg.op(description="Write one day of simulated source files into the landing zone.")
+def write_simulated_day(
+    context: dg.OpExecutionContext, config: SimulateDayConfig, landing_zone: LandingZone
+) -> None:
+    from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate
+
+    day = date.fromisoformat(context.partition_key)
+    settings = SimulationConfig(
+        seed=config.seed,
+        orders_per_day=config.orders_per_day,
+        fmt=config.file_format,
+        faults=FaultConfig() if config.inject_faults else FaultConfig.none(),
+    )
+    summary = simulate(landing_zone, settings, start=day, days=1)
+    context.log.info(f"simulated {day} into {landing_zone.uri()}: {summary}")
+
+
+@dg.job(
+    name="simulate_day",
+    partitions_def=transaction_date_partitions,
+    description="Source simulator: write one transaction_date's files into the landing zone.",
+    tags={"retail/kind": "simulator"},
+)
+def simulate_day_job() -> None:
+    write_simulated_day()

@@ -1,0 +1,1 @@
+"""Pieces shared by every layer: entities, partitions, landing zone, simulator, targets."""

@@ -1,0 +1,70 @@
+"""The two targets and the resources each one wires in.
+
+``RETAIL_TARGET=local`` (default): DuckDB file + a landing folder, no cloud account.
+``RETAIL_TARGET=bigquery``: BigQuery + a GCS bucket (completed by the BigQuery issue).
+This module is the only place in the code that branches on the target.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+WAREHOUSE_POOL = "warehouse"  # serializes writes to the single DuckDB file
+TARGETS = ("local", "bigquery")
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("RETAIL_DATA_DIR", PROJECT_ROOT / "data"))
+
+
+def duckdb_path() -> str:
+    return os.environ.get("RETAIL_DUCKDB_PATH", str(data_dir() / "warehouse.duckdb"))
+
+
+def landing_uri() -> str:
+    return os.environ.get("RETAIL_LANDING", str(data_dir() / "landing"))
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    warehouse_kind: str  # shown as a kind on every asset in the UI
+
+    def resources(self) -> dict[str, Any]:
+        from retail_platform.lib.landing_zone import landing_zone_from_uri
+
+        if self.name == "local":
+            from dagster_duckdb_pandas import DuckDBPandasIOManager
+
+            Path(duckdb_path()).parent.mkdir(parents=True, exist_ok=True)
+            return {
+                "io_manager": DuckDBPandasIOManager(database=duckdb_path()),
+                "landing_zone": landing_zone_from_uri(landing_uri()),
+            }
+        from dagster_gcp_pandas import BigQueryPandasIOManager
+
+        from retail_platform.lib.landing_zone import GCSLandingZone
+
+        return {
+            "io_manager": BigQueryPandasIOManager(
+                project=dg.EnvVar("GCP_PROJECT"), location=os.environ.get("GCP_LOCATION")
+            ),
+            "landing_zone": GCSLandingZone(
+                bucket=dg.EnvVar("RETAIL_LANDING_BUCKET"),
+                prefix=os.environ.get("RETAIL_LANDING_PREFIX", "landing"),
+                project=dg.EnvVar("GCP_PROJECT"),
+            ),
+        }
+
+
+def current_target() -> Target:
+    name = os.environ.get("RETAIL_TARGET", "local")
+    if name not in TARGETS:
+        raise ValueError(f"RETAIL_TARGET must be one of {TARGETS}, got {name!r}")
+    return Target(name=name, warehouse_kind="duckdb" if name == "local" else "bigquery")

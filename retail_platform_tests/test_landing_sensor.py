@@ -1,0 +1,115 @@
+"""The landing sensor, evaluated with build_sensor_context on both landing zones."""
+
+from datetime import date
+
+import dagster as dg
+import pytest
+
+from retail_platform.defs.jobs import daily_pipeline
+from retail_platform.defs.landing.cursor import LandingCursor, next_files
+from retail_platform.defs.landing.sensors import build_landing_sensor
+from retail_platform.lib.landing_zone import LandingFile, landing_path
+from retail_platform_tests.handmade import jsonl, row
+
+DAY = date(2025, 2, 3)
+
+
+def tick(sensor, zone, cursor: str | None):
+    context = dg.build_sensor_context(cursor=cursor, resources={"landing_zone": zone})
+    result = sensor(context)
+    requests = result.run_requests if isinstance(result, dg.SensorResult) else []
+    return requests or [], context.cursor
+
+
+def drop(zone, entity: str, day: date, batch: str, content: bytes | None = None) -> str:
+    path = landing_path(entity, day, batch, "jsonl")
+    zone.write_bytes(path, content if content is not None else jsonl([row(entity, day)]))
+    return path
+
+
+@pytest.fixture
+def sensor():
+    return build_landing_sensor(daily_pipeline, max_files_per_tick=10)
+
+
+def test_new_file_same_file_changed_file(sensor, zone):
+    drop(zone, "orders", DAY, "b1")
+    requests, cursor = tick(sensor, zone, None)
+    assert len(requests) == 1
+    assert requests[0].partition_key == "2025-02-03"
+    assert requests[0].asset_selection == [dg.AssetKey(["raw", "orders"])]
+
+    again, cursor_after = tick(sensor, zone, cursor)
+    assert again == []
+    assert cursor_after == cursor
+
+    drop(zone, "orders", DAY, "b1", jsonl([row("orders", DAY, order_id="O2")]))
+    changed, _ = tick(sensor, zone, cursor)
+    assert len(changed) == 1
+    assert changed[0].run_key != requests[0].run_key
+
+
+def test_one_run_per_partition_for_the_entities_that_received_files(sensor, zone):
+    drop(zone, "orders", DAY, "b1")
+    drop(zone, "order_items", DAY, "b1")
+    drop(zone, "customers", date(2025, 2, 1), "late-1")  # a late file for an earlier day
+    requests, _ = tick(sensor, zone, None)
+    by_partition = {r.partition_key: r for r in requests}
+    assert set(by_partition) == {"2025-02-01", "2025-02-03"}
+    assert set(by_partition["2025-02-03"].asset_selection) == {
+        dg.AssetKey(["raw", "orders"]),
+        dg.AssetKey(["raw", "order_items"]),
+    }
+    assert by_partition["2025-02-01"].asset_selection == [dg.AssetKey(["raw", "customers"])]
+
+
+def test_malformed_file_is_quarantined_and_good_files_still_run(sensor, zone):
+    good = drop(zone, "orders", DAY, "good")
+    bad = drop(zone, "orders", DAY, "bad", b'{"order_id": "O1", \n')
+    requests, cursor = tick(sensor, zone, None)
+    assert [r.partition_key for r in requests] == ["2025-02-03"]
+    assert [f.path for f in zone.list_files()] == [good]
+    report = zone.read_bytes(f"quarantine/{bad}.error.json").decode()
+    assert "cannot parse JSON lines: line 1" in report
+    assert zone.read_bytes(f"quarantine/{bad}") == b'{"order_id": "O1", \n'
+    assert tick(sensor, zone, cursor)[0] == []
+
+
+def test_a_file_missing_schema_columns_is_quarantined(sensor, local_zone):
+    drop(local_zone, "payments", DAY, "b1", jsonl([{"payment_id": "P1"}]))
+    requests, _ = tick(sensor, local_zone, None)
+    assert requests == []
+    report = local_zone.read_bytes(
+        "quarantine/" + landing_path("payments", DAY, "b1", "jsonl") + ".error.json"
+    )
+    assert b"does not match the payments schema" in report
+
+
+def test_work_per_tick_is_bounded_and_nothing_is_skipped(sensor, local_zone):
+    days = [date(2025, 1, 1 + i) for i in range(25)]
+    for day in days:
+        drop(local_zone, "stores", day, "b1")
+    cursor, seen, ticks = None, [], 0
+    while True:
+        requests, cursor = tick(sensor, local_zone, cursor)
+        if not requests:
+            break
+        ticks += 1
+        assert len(requests) <= 10
+        seen += [r.partition_key for r in requests]
+    assert ticks == 3
+    assert sorted(seen) == [d.isoformat() for d in days]
+
+
+def test_cursor_handles_files_that_share_a_version():
+    files = [LandingFile(version=5, path=f"stores/transaction_date=2025-01-0{i}/b.jsonl", size=1)
+             for i in range(1, 4)]  # fmt: skip
+    first, more = next_files(files, LandingCursor(), limit=2)
+    assert more and [f.path for f in first] == [files[0].path, files[1].path]
+    cursor = LandingCursor.parse(LandingCursor().advanced_past(first).serialize())
+    second, more = next_files(files, cursor, limit=2)
+    assert not more and second == [files[2]]
+    cursor = cursor.advanced_past(second)
+    assert next_files(files, cursor, limit=2) == ([], False)
+    newer = LandingFile(version=6, path=files[0].path, size=2)
+    assert next_files([*files[1:], newer], cursor, limit=2) == ([newer], False)
