@@ -11,12 +11,13 @@ from retail_platform.defs.jobs import daily_pipeline
 from retail_platform.defs.landing.sensors import build_landing_sensor
 from retail_platform.defs.raw.assets import raw_assets
 from retail_platform.defs.simulate.jobs import simulate_day_job
+from retail_platform.defs.transforms.assets import dbt_models, dbt_partitioned_models
 from retail_platform.lib.targets import current_target
 
 target = current_target()
 
 defs = dg.Definitions(
-    assets=[*raw_assets(target)],
+    assets=[*raw_assets(target), dbt_partitioned_models, dbt_models],
     jobs=[daily_pipeline, simulate_day_job],
     sensors=[build_landing_sensor(daily_pipeline)],
     resources=target.resources(),

@@ -113,3 +113,14 @@ def test_cursor_handles_files_that_share_a_version():
     assert next_files(files, cursor, limit=2) == ([], False)
     newer = LandingFile(version=6, path=files[0].path, size=2)
     assert next_files([*files[1:], newer], cursor, limit=2) == ([newer], False)
+
+
+def test_a_tick_reads_at_most_its_byte_budget_but_always_one_file():
+    files = [LandingFile(version=v, path=f"orders/transaction_date=2025-01-0{v}/b.jsonl", size=600)
+             for v in range(1, 5)]  # fmt: skip
+    taken, more = next_files(files, LandingCursor(), limit=10, max_bytes=1000)
+    assert taken == files[:1] and more
+    taken, more = next_files(files, LandingCursor(), limit=10, max_bytes=1200)
+    assert taken == files[:2] and more
+    huge = [LandingFile(version=1, path=files[0].path, size=10**9)]
+    assert next_files(huge, LandingCursor(), limit=10, max_bytes=1000) == (huge, False)

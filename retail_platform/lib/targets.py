@@ -8,6 +8,7 @@ This module is the only place in the code that branches on the target.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,15 +38,28 @@ class Target:
     warehouse_kind: str  # shown as a kind on every asset in the UI
 
     def resources(self) -> dict[str, Any]:
-        from retail_platform.lib.landing_zone import landing_zone_from_uri
+        from dagster_dbt import DbtCliResource
 
+        from retail_platform.defs.transforms.project import dbt_project
+        from retail_platform.lib.landing_zone import landing_zone_from_uri
+        from retail_platform.lib.warehouse import BigQueryWarehouse, DuckDBWarehouse
+
+        # The dbt beside this interpreter: PATH need not include the venv.
+        dbt = DbtCliResource(
+            project_dir=dbt_project, dbt_executable=str(Path(sys.executable).with_name("dbt"))
+        )
         if self.name == "local":
             from dagster_duckdb_pandas import DuckDBPandasIOManager
 
-            Path(duckdb_path()).parent.mkdir(parents=True, exist_ok=True)
+            database = str(Path(duckdb_path()).resolve())
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            # dbt's profile reads the same file (sql/profiles.yml, target local).
+            os.environ["RETAIL_DUCKDB_PATH"] = database
             return {
-                "io_manager": DuckDBPandasIOManager(database=duckdb_path()),
+                "io_manager": DuckDBPandasIOManager(database=database),
                 "landing_zone": landing_zone_from_uri(landing_uri()),
+                "dbt": dbt,
+                "warehouse": DuckDBWarehouse(database=database),
             }
         from dagster_gcp_pandas import BigQueryPandasIOManager
 
@@ -59,6 +73,10 @@ class Target:
                 bucket=dg.EnvVar("RETAIL_LANDING_BUCKET"),
                 prefix=os.environ.get("RETAIL_LANDING_PREFIX", "landing"),
                 project=dg.EnvVar("GCP_PROJECT"),
+            ),
+            "dbt": dbt,
+            "warehouse": BigQueryWarehouse(
+                project=dg.EnvVar("GCP_PROJECT"), location=os.environ.get("GCP_LOCATION")
             ),
         }
 

@@ -47,8 +47,15 @@ class LandingCursor:
 
 
 def next_files(
-    files: Iterable[LandingFile], cursor: LandingCursor, limit: int
+    files: Iterable[LandingFile], cursor: LandingCursor, limit: int, max_bytes: int | None = None
 ) -> tuple[list[LandingFile], bool]:
-    """The oldest ``limit`` new files, and whether more new files wait for the next tick."""
+    """The oldest new files, at most ``limit`` of them and (past the first) at most
+    ``max_bytes`` in all, and whether more new files wait for the next tick."""
     new = sorted(f for f in files if cursor.is_new(f))
-    return new[:limit], len(new) > limit
+    taken, total = [], 0
+    for file in new[:limit]:
+        total += file.size
+        if taken and max_bytes is not None and total > max_bytes:
+            break
+        taken.append(file)
+    return taken, len(new) > len(taken)

@@ -23,6 +23,7 @@ from retail_platform.lib.landing_zone import LandingFile, LandingZone
 from retail_platform.lib.raw_batches import load_file
 
 DEFAULT_MAX_FILES_PER_TICK = 200
+DEFAULT_MAX_BYTES_PER_TICK = 512 * 2**20  # every new file is read once to validate it
 
 
 def landing_run_key(day: date, files: list[LandingFile]) -> str:
@@ -72,6 +73,7 @@ def run_requests_for(files: list[LandingFile]) -> list[dg.RunRequest]:
 def build_landing_sensor(
     job: dg.JobDefinition | Any,
     max_files_per_tick: int = DEFAULT_MAX_FILES_PER_TICK,
+    max_bytes_per_tick: int = DEFAULT_MAX_BYTES_PER_TICK,
     minimum_interval_seconds: int = 30,
 ) -> dg.SensorDefinition:
     @dg.sensor(
@@ -86,13 +88,15 @@ def build_landing_sensor(
     )
     def landing_sensor(context: dg.SensorEvaluationContext, landing_zone: LandingZone):
         cursor = LandingCursor.parse(context.cursor)
-        batch, more = next_files(landing_zone.list_files(), cursor, max_files_per_tick)
+        batch, more = next_files(
+            landing_zone.list_files(), cursor, max_files_per_tick, max_bytes_per_tick
+        )
         if not batch:
             return dg.SkipReason(f"no new files in {landing_zone.uri()}")
         requests = run_requests_for(_valid_files(landing_zone, batch, context.log))
         context.update_cursor(cursor.advanced_past(batch).serialize())
         if more:
-            context.log.info(f"more than {max_files_per_tick} new files: the rest go next tick")
+            context.log.info(f"{len(batch)} new files this tick; the rest go next tick")
         if not requests:
             return dg.SkipReason(f"{len(batch)} new file(s), none loadable (see quarantine/)")
         return dg.SensorResult(run_requests=requests)

@@ -1,0 +1,90 @@
+"""How long a landing-sensor tick takes with many files in the zone.
+
+Fills a local landing zone with N small valid files (default 100,000), then times
+(1) the first tick (lists everything, validates the oldest batch of new files,
+builds run requests) and (2) a tick when nothing is new (listing only).
+
+    python benchmarks/bench_sensor.py [--files N] [--quick] [--record]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import dagster as dg  # noqa: E402
+
+from retail_platform.defs.jobs import daily_pipeline  # noqa: E402
+from retail_platform.defs.landing.cursor import LandingCursor  # noqa: E402
+from retail_platform.defs.landing.sensors import (  # noqa: E402
+    DEFAULT_MAX_FILES_PER_TICK,
+    build_landing_sensor,
+)
+from retail_platform.lib.entities import ENTITIES  # noqa: E402
+from retail_platform.lib.landing_zone import LocalLandingZone, landing_path  # noqa: E402
+from retail_platform_tests.handmade import jsonl, row  # noqa: E402
+
+
+def fill(zone: LocalLandingZone, files: int) -> None:
+    entities = list(ENTITIES)
+    per_day = len(entities) * 4
+    start = date(2020, 1, 1)
+    for i in range(files):
+        day = start + timedelta(days=i // per_day)
+        entity = entities[i % len(entities)]
+        path = landing_path(entity, day, f"batch-{i % per_day:02d}", "jsonl")
+        zone.write_bytes(path, jsonl([row(entity, day)]))
+
+
+def tick(sensor, zone, cursor):
+    context = dg.build_sensor_context(cursor=cursor, resources={"landing_zone": zone})
+    started = time.perf_counter()
+    result = sensor(context)
+    seconds = time.perf_counter() - started
+    requests = result.run_requests if isinstance(result, dg.SensorResult) else []
+    return seconds, len(requests or []), context.cursor
+
+
+def main(argv: list[str] | None = None) -> dict[str, object]:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--files", type=int, default=100_000)
+    parser.add_argument("--quick", action="store_true", help="1,000 files")
+    parser.add_argument("--record", action="store_true", help="append to RESULTS.md")
+    args = parser.parse_args(argv)
+    files = 1_000 if args.quick else args.files
+
+    with tempfile.TemporaryDirectory() as folder:
+        zone = LocalLandingZone(root=folder)
+        started = time.perf_counter()
+        fill(zone, files)
+        fill_seconds = time.perf_counter() - started
+        sensor = build_landing_sensor(daily_pipeline)
+        tick(sensor, zone, None)  # warm-up: imports, DuckDB start
+        busy, requests, _ = tick(sensor, zone, None)
+        everything_seen = LandingCursor().advanced_past(sorted(zone.list_files())).serialize()
+        idle = min(tick(sensor, zone, everything_seen)[0] for _ in range(3))
+    figures = {
+        "files in the landing zone": f"{files:,}",
+        "files validated per tick (cap)": DEFAULT_MAX_FILES_PER_TICK,
+        "busy tick: list all, validate the cap, request runs (s)": f"{busy:.2f}",
+        "run requests from that tick": requests,
+        "idle tick: list all, nothing new (s)": f"{idle:.2f}",
+        "time to create the files (s)": f"{fill_seconds:.1f}",
+    }
+    for name, value in figures.items():
+        print(f"{name:<55} {value}")
+    if args.record:
+        from benchmarks._machine import record
+
+        record("Landing sensor tick, local zone", figures)
+    return figures
+
+
+if __name__ == "__main__":
+    main()

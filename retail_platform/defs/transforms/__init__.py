@@ -1,0 +1,1 @@
+"""Silver, gold and marts: the dbt project in sql/, as Dagster assets."""

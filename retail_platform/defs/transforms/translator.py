@@ -1,0 +1,46 @@
+"""How dbt resources appear in Dagster: keys ``[layer, model]``, groups per layer.
+
+Kinds (``dbt`` plus the adapter, ``duckdb`` or ``bigquery``) come from dagster-dbt itself.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
+
+LAYERS = ("silver", "gold", "marts")
+OWNERS = ["team:data-platform"]
+
+
+def layer_of(dbt_resource_props: Mapping[str, Any]) -> str:
+    """The folder under models/ a model lives in (silver, gold, marts)."""
+    fqn = dbt_resource_props.get("fqn", [])
+    for part in fqn[1:]:
+        if part in LAYERS:
+            return part
+    raise ValueError(f"dbt model {dbt_resource_props.get('unique_id')} is not under a layer folder")
+
+
+class RetailDbtTranslator(DagsterDbtTranslator):
+    def __init__(self) -> None:
+        super().__init__(
+            settings=DagsterDbtTranslatorSettings(
+                enable_asset_checks=True,
+                enable_code_references=True,
+                enable_source_tests_as_checks=False,
+            )
+        )
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return super().get_asset_key(dbt_resource_props)  # meta.dagster.asset_key
+        return dg.AssetKey([layer_of(dbt_resource_props), dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "source":
+            return "raw"
+        return layer_of(dbt_resource_props)
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return OWNERS

@@ -1,0 +1,115 @@
+{#- Dialect differences live here, dispatched per adapter; models stay dialect-free. -#}
+
+{%- macro try_cast(expression, type) -%}
+  {{ return(adapter.dispatch('try_cast', 'retail_platform')(expression, type)) }}
+{%- endmacro -%}
+{%- macro default__try_cast(expression, type) -%} try_cast({{ expression }} as {{ type }}) {%- endmacro -%}
+{%- macro bigquery__try_cast(expression, type) -%} safe_cast({{ expression }} as {{ type }}) {%- endmacro -%}
+
+
+{#- Exact money: DECIMAL(18,2) on DuckDB, NUMERIC on BigQuery (docs/contract.md). -#}
+{%- macro type_money() -%} {{ return(adapter.dispatch('type_money', 'retail_platform')()) }} {%- endmacro -%}
+{%- macro default__type_money() -%} decimal(18, 2) {%- endmacro -%}
+{%- macro bigquery__type_money() -%} numeric {%- endmacro -%}
+
+{%- macro type_rate() -%} {{ return(adapter.dispatch('type_rate', 'retail_platform')()) }} {%- endmacro -%}
+{%- macro default__type_rate() -%} decimal(6, 4) {%- endmacro -%}
+{%- macro bigquery__type_rate() -%} numeric {%- endmacro -%}
+
+{%- macro type_int() -%} {{ return(adapter.dispatch('type_int', 'retail_platform')()) }} {%- endmacro -%}
+{%- macro default__type_int() -%} bigint {%- endmacro -%}
+{%- macro bigquery__type_int() -%} int64 {%- endmacro -%}
+
+{%- macro type_text() -%} {{ return(adapter.dispatch('type_text', 'retail_platform')()) }} {%- endmacro -%}
+{%- macro default__type_text() -%} varchar {%- endmacro -%}
+{%- macro bigquery__type_text() -%} string {%- endmacro -%}
+
+{%- macro type_bool() -%} {{ return(adapter.dispatch('type_bool', 'retail_platform')()) }} {%- endmacro -%}
+{%- macro default__type_bool() -%} boolean {%- endmacro -%}
+{%- macro bigquery__type_bool() -%} bool {%- endmacro -%}
+
+
+{#- A stable surrogate key: a hash of the natural key, never row_number(). -#}
+{%- macro surrogate_key(columns) -%}
+  {{ return(adapter.dispatch('surrogate_key', 'retail_platform')(columns)) }}
+{%- endmacro -%}
+{%- macro default__surrogate_key(columns) -%}
+  md5({%- for column in columns %}coalesce(cast({{ column }} as varchar), '\x00'){{ " || '|' || " if not loop.last }}{% endfor -%})
+{%- endmacro -%}
+{%- macro bigquery__surrogate_key(columns) -%}
+  to_hex(md5(concat({%- for column in columns %}coalesce(cast({{ column }} as string), '\x00'){{ ", '|', " if not loop.last }}{% endfor -%})))
+{%- endmacro -%}
+
+
+{#- A repeated record: fields is a list of (alias, expression); aliases are always explicit. -#}
+{%- macro nested_records(fields, order_by) -%}
+  {{ return(adapter.dispatch('nested_records', 'retail_platform')(fields, order_by)) }}
+{%- endmacro -%}
+{%- macro default__nested_records(fields, order_by) -%}
+  list(struct_pack({%- for alias, expression in fields %}{{ alias }} := {{ expression }}{{ ", " if not loop.last }}{% endfor -%}) order by {{ order_by }})
+{%- endmacro -%}
+{%- macro bigquery__nested_records(fields, order_by) -%}
+  array_agg(struct({%- for alias, expression in fields %}{{ expression }} as {{ alias }}{{ ", " if not loop.last }}{% endfor -%}) order by {{ order_by }})
+{%- endmacro -%}
+
+
+{#- The original row as a JSON object, for rejects. -#}
+{%- macro json_payload(columns, relation) -%}
+  {{ return(adapter.dispatch('json_payload', 'retail_platform')(columns, relation)) }}
+{%- endmacro -%}
+{%- macro default__json_payload(columns, relation) -%}
+  cast(to_json(struct_pack({%- for column in columns %}"{{ column }}" := {{ relation }}.{{ column }}{{ ", " if not loop.last }}{% endfor -%})) as varchar)
+{%- endmacro -%}
+{%- macro bigquery__json_payload(columns, relation) -%}
+  to_json_string(struct({%- for column in columns %}{{ relation }}.{{ column }} as {{ column }}{{ ", " if not loop.last }}{% endfor -%}))
+{%- endmacro -%}
+
+
+{#- A natural key as readable text (for rejects): parts joined with '|'. -#}
+{%- macro key_text(columns) -%}
+  concat({%- for column in columns %}coalesce(cast({{ column }} as {{ type_text() }}), ''){{ ", '|', " if not loop.last }}{% endfor -%})
+{%- endmacro -%}
+
+
+{#- Rows of a repeated record column: `from <relation> ..., <alias>` with fields as <alias>.<field>. -#}
+{%- macro from_unnested(relation, column, alias) -%}
+  {{ return(adapter.dispatch('from_unnested', 'retail_platform')(relation, column, alias)) }}
+{%- endmacro -%}
+{%- macro default__from_unnested(relation, column, alias) -%}
+  {{ relation }} as parent, unnest(parent.{{ column }}) as unnested({{ alias }})
+{%- endmacro -%}
+{%- macro bigquery__from_unnested(relation, column, alias) -%}
+  {{ relation }} as parent, unnest(parent.{{ column }}) as {{ alias }}
+{%- endmacro -%}
+
+
+{#- Every date from start to end, inclusive, as a one-column relation `date_day`. -#}
+{%- macro date_spine(start_date, end_date) -%}
+  {{ return(adapter.dispatch('date_spine', 'retail_platform')(start_date, end_date)) }}
+{%- endmacro -%}
+{%- macro default__date_spine(start_date, end_date) -%}
+  select cast(day as date) as date_day
+  from generate_series(cast('{{ start_date }}' as date), cast('{{ end_date }}' as date), interval 1 day) as days(day)
+{%- endmacro -%}
+{%- macro bigquery__date_spine(start_date, end_date) -%}
+  select date_day
+  from unnest(generate_date_array(date '{{ start_date }}', date '{{ end_date }}')) as date_day
+{%- endmacro -%}
+
+
+{#- Whole days from a to b (b - a). -#}
+{%- macro days_between(a, b) -%} {{ dbt.datediff(a, b, 'day') }} {%- endmacro -%}
+
+{#- Day of week, Monday = 1 .. Sunday = 7. -#}
+{%- macro iso_day_of_week(column) -%}
+  {{ return(adapter.dispatch('iso_day_of_week', 'retail_platform')(column)) }}
+{%- endmacro -%}
+{%- macro default__iso_day_of_week(column) -%} isodow({{ column }}) {%- endmacro -%}
+{%- macro bigquery__iso_day_of_week(column) -%} extract(dayofweek from {{ column }}) - 1 + if(extract(dayofweek from {{ column }}) = 1, 7, 0) {%- endmacro -%}
+
+
+{#- A filter that is always true but names the partition column, so BigQuery tables
+    with require_partition_filter can be read in full (views over gold). -#}
+{%- macro all_partitions(column) -%}
+  {{ column }} >= cast('1900-01-01' as date)
+{%- endmacro -%}

@@ -1,0 +1,86 @@
+{#- Raw rows of one entity in the window, typed, each with the first reason it is invalid
+    (null when valid). Silver keeps the valid rows; silver/rejects keeps the others.
+
+    checks: (condition on the typed columns, reason) pairs, in priority order, after the
+    checks every entity gets: null_key, invalid_<column> (a value that does not cast),
+    partition_mismatch, missing_updated_at and missing_<column> for each required column. -#}
+
+{%- macro validated_rows(entity, required=[], checks=[]) -%}
+  {%- set spec = contract_entities()[entity] -%}
+  {%- set raw_columns = spec['columns'] | map(attribute=0) | list -%}
+with landed as (
+    select * from {{ source('retail_raw', entity) }}
+    where {{ in_window('_partition_date') }}
+),
+
+typed as (
+    select
+        {%- for column, kind in spec['columns'] %}
+        {{ typed_column('landed.' ~ column, kind) }} as {{ column }},
+        {%- endfor %}
+        {{ json_payload(raw_columns, 'landed') }} as _payload,
+        landed._partition_date,
+        landed._source_file,
+        landed._source_line,
+        landed._ingested_at,
+        case
+            {%- for column in spec['key'] %}
+            when landed.{{ column }} is null then 'null_key'
+            {%- endfor %}
+            {%- for column, kind in spec['columns'] if kind != 'string' %}
+            when landed.{{ column }} is not null and {{ typed_column('landed.' ~ column, kind) }} is null
+                then 'invalid_{{ column }}'
+            {%- endfor %}
+            when {{ try_cast('landed.transaction_date', 'date') }} <> landed._partition_date
+                then 'partition_mismatch'
+            when landed.updated_at is null then 'missing_updated_at'
+            {%- for column in required %}
+            when landed.{{ column }} is null then 'missing_{{ column }}'
+            {%- endfor %}
+        end as _cast_failure
+    from landed
+)
+
+select
+    *,
+    coalesce(
+        _cast_failure,
+        case
+            {%- for condition, reason in checks %}
+            when {{ condition }} then '{{ reason }}'
+            {%- endfor %}
+            when false then null
+        end
+    ) as _reject_reason
+from typed
+{%- endmacro -%}
+
+
+{#- Keep the newest version per natural key; count what that removed. -#}
+{%- macro newest_per_key(relation, key) -%}
+select
+    *,
+    count(*) over (partition by {{ key | join(', ') }}) - 1 as _duplicates_removed
+from {{ relation }}
+where _reject_reason is null
+qualify row_number() over (
+    partition by {{ key | join(', ') }}
+    order by updated_at desc, _source_file desc, _source_line desc
+) = 1
+{%- endmacro -%}
+
+
+{#- The silver columns of an entity: the contract's, then lineage. -#}
+{%- macro silver_columns(entity) -%}
+  {%- for column, kind in contract_entities()[entity]['columns'] -%}
+    {{ column }},
+  {% endfor -%}
+  _source_file, _source_line, _ingested_at, _duplicates_removed
+{%- endmacro -%}
+
+
+{#- Natural keys that exist in a raw dimension (any partition): the reference for
+    unknown_<dimension> rejects, independent of the order partitions are processed in. -#}
+{%- macro known_keys(entity, column) -%}
+  select {{ column }} from {{ source('retail_raw', entity) }} where {{ column }} is not null
+{%- endmacro -%}

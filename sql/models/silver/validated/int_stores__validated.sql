@@ -1,0 +1,1 @@
+{{ validated_rows('stores', required=['name', 'region']) }}
