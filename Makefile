@@ -18,7 +18,9 @@ $(STAMP): pyproject.toml uv.lock
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 
-setup: $(STAMP)
+setup: $(STAMP)  ## the environment, and dbt's manifest.json (dbt parse) for the local target
+	RETAIL_TARGET=local $(BIN)/python -c \
+		"from retail_platform.defs.transforms.project import ensure_manifest; ensure_manifest()"
 
 demo: setup  ## simulate 14 days and run the daily pipeline over them, headless
 	$(BIN)/retail-platform demo
@@ -35,7 +37,7 @@ lint: setup
 	$(BIN)/ruff format --check retail_platform retail_platform_tests benchmarks
 
 bench: setup  ## benchmarks; figures are appended to benchmarks/RESULTS.md
-	$(BIN)/python benchmarks/bench_simulator.py --record
+	$(BIN)/python benchmarks/run.py --record
 
 clean:
 	rm -rf $(VENV) data sql/target sql/logs

@@ -4,7 +4,7 @@ Fills a local landing zone with N small valid files (default 100,000), then time
 (1) the first tick (lists everything, validates the oldest batch of new files,
 builds run requests) and (2) a tick when nothing is new (listing only).
 
-    python benchmarks/bench_sensor.py [--files N] [--quick] [--record]
+    python benchmarks/bench_sensor.py [--files N] [--quick]
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=100_000)
     parser.add_argument("--quick", action="store_true", help="1,000 files")
-    parser.add_argument("--record", action="store_true", help="append to RESULTS.md")
     args = parser.parse_args(argv)
     files = 1_000 if args.quick else args.files
 
@@ -79,10 +78,6 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     }
     for name, value in figures.items():
         print(f"{name:<55} {value}")
-    if args.record:
-        from benchmarks._machine import record
-
-        record("Landing sensor tick, local zone", figures)
     return figures
 
 

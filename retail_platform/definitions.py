@@ -12,13 +12,19 @@ from retail_platform.defs.landing.sensors import build_landing_sensor
 from retail_platform.defs.raw.assets import raw_assets
 from retail_platform.defs.simulate.jobs import simulate_day_job
 from retail_platform.defs.transforms.assets import dbt_models, dbt_partitioned_models
+from retail_platform.defs.transforms.checks import reconciliation_checks
 from retail_platform.lib.targets import current_target
 
 target = current_target()
 
 defs = dg.Definitions(
     assets=[*raw_assets(target), dbt_partitioned_models, dbt_models],
+    asset_checks=reconciliation_checks,
     jobs=[daily_pipeline, simulate_day_job],
-    sensors=[build_landing_sensor(daily_pipeline)],
+    sensors=[
+        build_landing_sensor(
+            daily_pipeline, downstream=[*dbt_partitioned_models.keys, *dbt_models.keys]
+        )
+    ],
     resources=target.resources(),
 )

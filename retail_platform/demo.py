@@ -3,13 +3,16 @@ print what landed where and how the checks went."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 
 from retail_platform.instance import dagster_home
 from retail_platform.lib.partitions import start_date
-from retail_platform.lib.targets import duckdb_path, landing_uri
+from retail_platform.lib.targets import PROJECT_ROOT, duckdb_path, landing_uri
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -42,6 +45,23 @@ def table_row_counts(database: str) -> list[tuple[str, int]]:
         ]  # fmt: skip
 
 
+def print_checks(evaluations) -> None:
+    """A line per layer, then every check that did not pass."""
+    by_layer: dict[str, list[int]] = {}
+    for evaluation in evaluations:
+        counts = by_layer.setdefault(evaluation.asset_key.path[0], [0, 0, 0])
+        counts[0 if evaluation.passed else 1 if evaluation.severity.value == "WARN" else 2] += 1
+    print("\nchecks (passed / warnings / errors)")
+    for layer, (passed, warned, failed) in by_layer.items():
+        print(f"  {layer:<10} {passed:>4} passed {warned:>4} warnings {failed:>4} errors")
+    for evaluation in evaluations:
+        if not evaluation.passed:
+            name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            print(f"  {evaluation.severity.value:<5} {name}")
+    if any(not e.passed and e.asset_key.path[0] == "raw" for e in evaluations):
+        print("  (raw keeps what landed, duplicates included; silver removes them)")
+
+
 def run_demo(start: date | None, days: int, orders_per_day: int, seed: int) -> int:
     home = dagster_home()
     start = start or date.fromisoformat(start_date())
@@ -64,10 +84,25 @@ def run_demo(start: date | None, days: int, orders_per_day: int, seed: int) -> i
     print("\nrows per table")
     for table, rows in table_row_counts(duckdb_path()):
         print(f"  {table:<40} {rows:>10,}")
-    print("\nchecks")
-    for evaluation in result.get_asset_check_evaluations():
-        status = "passed" if evaluation.passed else f"FAILED ({evaluation.severity.value})"
-        name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-        print(f"  {name:<55} {status}")
+    print_checks(result.get_asset_check_evaluations())
+    _mark_landing_as_seen()
     print("\nopen the UI with `make dev` (http://127.0.0.1:3000)")
     return 0 if result.success else 1
+
+
+def _mark_landing_as_seen() -> None:
+    """Move the landing sensor's cursor past the files this demo loaded (and switch the
+    sensor on), so `make dev` starts idle and the next file dropped is the next run."""
+    from retail_platform.defs.landing.cursor import LandingCursor
+    from retail_platform.lib.landing_zone import landing_zone_from_uri
+
+    zone = landing_zone_from_uri(landing_uri())
+    cursor = LandingCursor().advanced_past(sorted(zone.list_files())).serialize()
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    workspace = str(PROJECT_ROOT / "workspace.yaml")
+    for command in (["cursor", "landing_sensor", "--set", cursor], ["start", "landing_sensor"]):
+        subprocess.run(
+            [dagster, "sensor", *command, "-w", workspace],
+            cwd=PROJECT_ROOT, check=True, capture_output=True,
+        )  # fmt: skip
+    print("landing_sensor: on, past the files loaded above")

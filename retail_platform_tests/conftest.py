@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date, timedelta
 
 import pytest
 
 from retail_platform.lib.landing_zone import GCSLandingZone, LocalLandingZone
+from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate
 from retail_platform_tests.emulators import FakeGCS
+from retail_platform_tests.platform import Platform
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +40,22 @@ def zone(request, tmp_path):
     if request.param == "local":
         return LocalLandingZone(root=str(tmp_path / "landing"))
     return request.getfixturevalue("gcs_zone")
+
+
+WEEK_START = date(2025, 1, 1)
+WEEK_DAYS = 7
+
+
+@pytest.fixture(scope="session")
+def week(tmp_path_factory) -> Platform:
+    """One simulated week (faults on, no invalid rows), loaded by one single-run backfill.
+
+    Shared by the transform tests: read it, or ``copy_to`` a folder before changing it.
+    """
+    root = tmp_path_factory.mktemp("week")
+    platform = Platform(landing_root=root / "landing", database=root / "warehouse.duckdb")
+    config = SimulationConfig(seed=7, orders_per_day=150, faults=FaultConfig(bad_rows=0.0))
+    simulate(platform.landing, config, start=WEEK_START, days=WEEK_DAYS)
+    result = platform.run(WEEK_START, WEEK_START + timedelta(days=WEEK_DAYS - 1))
+    assert result.success
+    return platform

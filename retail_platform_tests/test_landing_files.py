@@ -48,6 +48,7 @@ def test_unexpected_fields_are_kept_in_extra():
         ("a.jsonl", b"[1, 2]\n", "not a JSON object"),
         ("a.jsonl", jsonl([{"store_id": "S1"}]), "missing column(s) name, city"),
         ("a.jsonl", b"\xff\xfe\n", "not UTF-8"),
+        ("a.csv", b"store_id\n\xff\n", "not UTF-8"),
         ("a.csv", b"store_id,name\nS1,a\n", "missing column(s) city"),
         ("a.csv", csv_bytes([row("stores", DAY)]) + b"S2,too,few\n", "cannot parse CSV"),
         ("a.csv", b"", "no header"),

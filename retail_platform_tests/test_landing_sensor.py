@@ -124,3 +124,11 @@ def test_a_tick_reads_at_most_its_byte_budget_but_always_one_file():
     assert taken == files[:2] and more
     huge = [LandingFile(version=1, path=files[0].path, size=10**9)]
     assert next_files(huge, LandingCursor(), limit=10, max_bytes=1000) == (huge, False)
+
+
+def test_runs_carry_the_layers_downstream_of_raw(local_zone):
+    downstream = [dg.AssetKey(["silver", "orders"]), dg.AssetKey(["marts", "agg_daily_sales"])]
+    sensor = build_landing_sensor(daily_pipeline, downstream=downstream)
+    drop(local_zone, "orders", DAY, "b1")
+    (request,), _ = tick(sensor, local_zone, None)
+    assert request.asset_selection == [dg.AssetKey(["raw", "orders"]), *downstream]

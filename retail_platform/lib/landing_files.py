@@ -68,7 +68,10 @@ def _extras_as_json(frame: pd.DataFrame, extra_columns: list[str]) -> pd.Series:
 
 
 def _read_csv(entity: Entity, data: bytes) -> pd.DataFrame:
-    text = data.decode("utf-8-sig", errors="strict") if data else ""
+    try:
+        text = data.decode("utf-8-sig") if data else ""
+    except UnicodeDecodeError as error:
+        raise MalformedFile(f"not UTF-8: {error}") from None
     first_line = text.split("\n", 1)[0]
     if not first_line.strip():
         raise MalformedFile("empty CSV file: no header line")

@@ -8,7 +8,6 @@ This module is the only place in the code that branches on the target.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,16 +37,11 @@ class Target:
     warehouse_kind: str  # shown as a kind on every asset in the UI
 
     def resources(self) -> dict[str, Any]:
-        from dagster_dbt import DbtCliResource
-
-        from retail_platform.defs.transforms.project import dbt_project
+        from retail_platform.defs.transforms.resource import dbt_resource
         from retail_platform.lib.landing_zone import landing_zone_from_uri
         from retail_platform.lib.warehouse import BigQueryWarehouse, DuckDBWarehouse
 
-        # The dbt beside this interpreter: PATH need not include the venv.
-        dbt = DbtCliResource(
-            project_dir=dbt_project, dbt_executable=str(Path(sys.executable).with_name("dbt"))
-        )
+        dbt = dbt_resource()
         if self.name == "local":
             from dagster_duckdb_pandas import DuckDBPandasIOManager
 

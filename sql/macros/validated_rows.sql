@@ -65,17 +65,20 @@ from {{ relation }}
 where _reject_reason is null
 qualify row_number() over (
     partition by {{ key | join(', ') }}
-    order by updated_at desc, _source_file desc, _source_line desc
+    order by updated_at desc, _source_file, _source_line
 ) = 1
 {%- endmacro -%}
 
 
-{#- The silver columns of an entity: the contract's, then lineage. -#}
+{#- The silver columns of an entity: the contract's, then lineage. Facts also keep
+    _duplicates_removed (for the reconciliation raw = silver + rejects + duplicates);
+    dimensions, merged across windows, do not. -#}
 {%- macro silver_columns(entity) -%}
   {%- for column, kind in contract_entities()[entity]['columns'] -%}
     {{ column }},
   {% endfor -%}
-  _source_file, _source_line, _ingested_at, _duplicates_removed
+  _source_file, _source_line, _ingested_at
+  {%- if entity not in ('customers', 'products', 'stores', 'employees') %}, _duplicates_removed{% endif %}
 {%- endmacro -%}
 
 

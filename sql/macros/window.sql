@@ -1,7 +1,14 @@
-{#- The partition window Dagster passes as vars: [min_date, max_date), end-exclusive. -#}
+{#- The partition window: [min_date, max_date), end-exclusive. Dagster passes it in the
+    environment (RETAIL_WINDOW_MIN_DATE / _MAX_DATE): unlike --vars, a changed env var
+    re-parses only the files that use it, so dbt keeps its partial parse. By hand,
+    `dbt build --vars '{"min_date": ..., "max_date": ...}'` works too. -#}
 
 {%- macro window_bound(name) -%}
-  {%- set value = var(name) | string -%}
+  {%- if name == 'min_date' -%}
+    {%- set value = env_var('RETAIL_WINDOW_MIN_DATE', var('min_date')) | string -%}
+  {%- else -%}
+    {%- set value = env_var('RETAIL_WINDOW_MAX_DATE', var('max_date')) | string -%}
+  {%- endif -%}
   {%- if not modules.re.match('^\d{4}-\d{2}-\d{2}$', value) -%}
     {{ exceptions.raise_compiler_error("var " ~ name ~ " must be YYYY-MM-DD, got " ~ value) }}
   {%- endif -%}

@@ -51,7 +51,11 @@ def _valid_files(
     return valid
 
 
-def run_requests_for(files: list[LandingFile]) -> list[dg.RunRequest]:
+def run_requests_for(
+    files: list[LandingFile], downstream: list[dg.AssetKey] = ()
+) -> list[dg.RunRequest]:
+    """One run per partition date: the raw assets of the entities that received files,
+    plus ``downstream`` (the layers built from raw)."""
     by_day: dict[date, list[LandingFile]] = defaultdict(list)
     for file in files:
         by_day[file.partition_date].append(file)
@@ -63,7 +67,7 @@ def run_requests_for(files: list[LandingFile]) -> list[dg.RunRequest]:
             dg.RunRequest(
                 run_key=landing_run_key(day, day_files),
                 partition_key=day.isoformat(),
-                asset_selection=[raw_asset_key(name) for name in entities],
+                asset_selection=[*(raw_asset_key(name) for name in entities), *downstream],
                 tags={"retail/trigger": "landing_sensor", "retail/files": str(len(day_files))},
             )
         )
@@ -72,6 +76,7 @@ def run_requests_for(files: list[LandingFile]) -> list[dg.RunRequest]:
 
 def build_landing_sensor(
     job: dg.JobDefinition | Any,
+    downstream: list[dg.AssetKey] = (),
     max_files_per_tick: int = DEFAULT_MAX_FILES_PER_TICK,
     max_bytes_per_tick: int = DEFAULT_MAX_BYTES_PER_TICK,
     minimum_interval_seconds: int = 30,
@@ -93,7 +98,7 @@ def build_landing_sensor(
         )
         if not batch:
             return dg.SkipReason(f"no new files in {landing_zone.uri()}")
-        requests = run_requests_for(_valid_files(landing_zone, batch, context.log))
+        requests = run_requests_for(_valid_files(landing_zone, batch, context.log), downstream)
         context.update_cursor(cursor.advanced_past(batch).serialize())
         if more:
             context.log.info(f"{len(batch)} new files this tick; the rest go next tick")

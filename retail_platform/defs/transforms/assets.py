@@ -2,7 +2,9 @@
 
 * ``dbt_partitioned_models``: every model tagged ``partitioned`` (silver, gold facts,
   rejects), on the shared transaction_date partitions. A run over any window, one day
-  or a year, is one ``dbt build`` with the window passed as ``--vars``.
+  or a year, is one ``dbt build``; the window reaches dbt in the environment
+  (``RETAIL_WINDOW_MIN_DATE``/``_MAX_DATE``, read by sql/macros/window.sql), which keeps
+  dbt's partial parse, where ``--vars`` would force a full re-parse on every run.
 * ``dbt_models``: the rest (gold dimensions, calendar, marts views, reconciliation views),
   rebuilt whole.
 
@@ -10,8 +12,9 @@ dbt tests become asset checks; ``unique``/``not_null`` tests have severity error
 blocking, so a duplicate key stops everything downstream of it.
 """
 
-import json
+import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
@@ -24,6 +27,8 @@ from retail_platform.lib.targets import WAREHOUSE_POOL
 from retail_platform.lib.warehouse import Warehouse
 
 PARTITIONED = "tag:partitioned"
+WINDOW_MIN_ENV = "RETAIL_WINDOW_MIN_DATE"
+WINDOW_MAX_ENV = "RETAIL_WINDOW_MAX_DATE"
 MANIFEST = ensure_manifest()
 
 
@@ -31,10 +36,30 @@ class DbtRunConfig(dg.Config):
     full_refresh: bool = False
 
 
-def dbt_window_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
-    """The run's partition window as dbt vars: [min_date, max_date), end-exclusive."""
+def dbt_window_env(context: dg.AssetExecutionContext) -> dict[str, str]:
+    """The run's partition window for sql/macros/window.sql: [min_date, max_date)."""
     window = context.partition_time_window
-    return {"min_date": window.start.date().isoformat(), "max_date": window.end.date().isoformat()}
+    return {
+        WINDOW_MIN_ENV: window.start.date().isoformat(),
+        WINDOW_MAX_ENV: window.end.date().isoformat(),
+    }
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Set (or, for the unpartitioned models, clear) the window for one dbt invocation."""
+    saved = {name: os.environ.get(name) for name in (WINDOW_MIN_ENV, WINDOW_MAX_ENV)}
+    for name in saved:
+        os.environ.pop(name, None)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def with_row_counts(events: list[Any], warehouse: Warehouse) -> Iterator[Any]:
@@ -53,19 +78,25 @@ def with_row_counts(events: list[Any], warehouse: Warehouse) -> Iterator[Any]:
 
 
 def run_dbt(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse, args: list[str]
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: Warehouse,
+    args: list[str],
+    window: dict[str, str],
 ) -> Iterator[Any]:
-    events = list(dbt.cli(args, context=context).stream())
+    with environment(window):
+        invocation = dbt.cli(args, context=context, raise_on_error=False)
+        events = list(invocation.stream())
+    # Report what did run (materializations, test results) before failing the step, so a
+    # failed blocking test shows up as a failed check, not only as a failed step.
     yield from with_row_counts(events, warehouse)
+    if not invocation.is_successful():
+        error = invocation.get_error()
+        raise error if error else dg.Failure(f"dbt {' '.join(args)} failed")
 
 
-def dbt_build_args(window_vars: dict[str, str] | None, full_refresh: bool) -> list[str]:
-    args = ["build"]
-    if window_vars:
-        args += ["--vars", json.dumps(window_vars, sort_keys=True)]
-    if full_refresh:
-        args.append("--full-refresh")
-    return args
+def dbt_build_args(full_refresh: bool) -> list[str]:
+    return ["build", "--full-refresh"] if full_refresh else ["build"]
 
 
 @dbt_assets(
@@ -84,8 +115,10 @@ def dbt_partitioned_models(
     warehouse: Warehouse,
     config: DbtRunConfig,
 ):
-    args = dbt_build_args(dbt_window_vars(context), config.full_refresh)
-    yield from run_dbt(context, dbt, warehouse, args)
+    # A full refresh rebuilds whole tables, so it ignores the window (with it, the
+    # rebuilt tables would hold only the window's days).
+    window = {} if config.full_refresh else dbt_window_env(context)
+    yield from run_dbt(context, dbt, warehouse, dbt_build_args(config.full_refresh), window)
 
 
 @dbt_assets(
@@ -102,4 +135,4 @@ def dbt_models(
     warehouse: Warehouse,
     config: DbtRunConfig,
 ):
-    yield from run_dbt(context, dbt, warehouse, dbt_build_args(None, config.full_refresh))
+    yield from run_dbt(context, dbt, warehouse, dbt_build_args(config.full_refresh), {})

@@ -25,5 +25,5 @@ select {{ silver_columns('products') }}
 from candidates
 where true
 qualify row_number() over (
-    partition by product_id order by updated_at desc, _source_file desc, _source_line desc
+    partition by product_id order by updated_at desc, _source_file, _source_line
 ) = 1

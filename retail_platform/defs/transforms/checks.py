@@ -1,0 +1,94 @@
+"""Python checks where a dbt test cannot say it: rows and revenue reconcile across layers.
+
+Each check reads a reconciliation view (built by dbt: silver/reconciliation,
+gold/revenue_reconciliation) for the run's partition window, or for every day when the
+run has no window, and fails with the offending days in its metadata.
+"""
+
+from datetime import date, timedelta
+
+import dagster as dg
+
+from retail_platform.lib.warehouse import Warehouse
+
+FACT_ENTITIES = ("orders", "order_items", "payments", "shipments", "inventory")
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+PARTITION = "dagster/partition"
+
+
+def run_window(tags: dict[str, str]) -> tuple[date, date]:
+    """The run's partition window [start, end); all time when the run has none."""
+    if RANGE_START in tags:
+        start, last = tags[RANGE_START], tags[RANGE_END]
+    elif PARTITION in tags:
+        start = last = tags[PARTITION]
+    else:
+        return date(1900, 1, 1), date(2999, 1, 1)
+    return date.fromisoformat(start), date.fromisoformat(last) + timedelta(days=1)
+
+
+def _rows_reconcile_check(entity: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(["silver", entity]),
+        name="rows_reconcile_with_raw",
+        additional_deps=[dg.AssetKey(["silver", "reconciliation"])],
+        description=(
+            f"Every raw {entity} row of the window is in silver, in silver/rejects, or was a "
+            "duplicate removed in favour of a silver row (raw = silver + rejects + duplicates)."
+        ),
+    )
+    def rows_reconcile_with_raw(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
+        start, end = run_window(context.run.tags)
+        rows = warehouse.query(
+            "SELECT transaction_date, raw_rows, silver_rows, rejected_rows, duplicates_removed, "
+            "unexplained_rows FROM retail_silver.reconciliation "
+            "WHERE entity = ? AND transaction_date >= ? AND transaction_date < ? "
+            "ORDER BY transaction_date",
+            [entity, start, end],
+        )
+        totals = [sum(int(r[i]) for r in rows) for i in range(1, 6)]
+        off = {str(r[0]): int(r[5]) for r in rows if r[5] != 0}
+        return dg.AssetCheckResult(
+            passed=not off,
+            metadata={
+                "days": len(rows),
+                "raw_rows": totals[0],
+                "silver_rows": totals[1],
+                "rejected_rows": totals[2],
+                "duplicates_removed": totals[3],
+                "unexplained_rows_by_day": dg.MetadataValue.json(off),
+            },
+        )
+
+    return rows_reconcile_with_raw
+
+
+@dg.asset_check(
+    asset=dg.AssetKey(["gold", "fact_sales"]),
+    name="revenue_matches_silver",
+    additional_deps=[dg.AssetKey(["gold", "revenue_reconciliation"])],
+    description="Net and gross revenue per day in gold/fact_sales equal the same sums from silver.",
+)
+def revenue_matches_silver(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
+    start, end = run_window(context.run.tags)
+    rows = warehouse.query(
+        "SELECT transaction_date, gold_net_revenue, net_difference, gross_difference "
+        "FROM retail_gold.revenue_reconciliation "
+        "WHERE transaction_date >= ? AND transaction_date < ? ORDER BY transaction_date",
+        [start, end],
+    )
+    off = {
+        str(r[0]): {"net": str(r[2]), "gross": str(r[3])} for r in rows if r[2] != 0 or r[3] != 0
+    }
+    return dg.AssetCheckResult(
+        passed=not off,
+        metadata={
+            "days": len(rows),
+            "gold_net_revenue": float(sum(r[1] for r in rows)),
+            "differences_by_day": dg.MetadataValue.json(off),
+        },
+    )
+
+
+reconciliation_checks = [*(_rows_reconcile_check(e) for e in FACT_ENTITIES), revenue_matches_silver]

@@ -1,0 +1,112 @@
+"""The platform on temporary paths: real Dagster runs, real dbt, a real DuckDB file."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster_duckdb_pandas import DuckDBPandasIOManager
+
+from retail_platform.defs.raw.assets import raw_assets
+from retail_platform.defs.transforms.assets import dbt_models, dbt_partitioned_models
+from retail_platform.defs.transforms.checks import reconciliation_checks
+from retail_platform.defs.transforms.resource import dbt_resource
+from retail_platform.lib.landing_zone import LocalLandingZone
+from retail_platform.lib.targets import Target
+from retail_platform.lib.warehouse import DuckDBWarehouse
+
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+ALL_ASSETS = [*raw_assets(Target("local", "duckdb")), dbt_partitioned_models, dbt_models]
+# Columns that record when something ran, not what the data is.
+RUN_TIME_COLUMNS = {"_ingested_at", "ingested_at"}
+
+
+@dataclass
+class Platform:
+    landing_root: Path
+    database: Path
+
+    @property
+    def landing(self) -> LocalLandingZone:
+        return LocalLandingZone(root=str(self.landing_root))
+
+    def resources(self) -> dict:
+        return {
+            "io_manager": DuckDBPandasIOManager(database=str(self.database)),
+            "landing_zone": self.landing,
+            "dbt": dbt_resource(),
+            "warehouse": DuckDBWarehouse(database=str(self.database)),
+        }
+
+    def run(
+        self,
+        first: date,
+        last: date | None = None,
+        selection: str | list | None = None,
+        raise_on_error: bool = True,
+    ) -> dg.ExecuteInProcessResult:
+        """Materialize the window [first, last] (inclusive) as one run."""
+        last = last or first
+        if isinstance(selection, list):  # these assets and their own checks, nothing else
+            selection = dg.AssetSelection.assets(*selection)
+        os.environ["RETAIL_DUCKDB_PATH"] = str(self.database)  # read by sql/profiles.yml
+        return dg.materialize(
+            [*ALL_ASSETS, *reconciliation_checks],
+            selection=selection,
+            resources=self.resources(),
+            tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()},
+            raise_on_error=raise_on_error,
+        )
+
+    def query(self, sql: str) -> list[tuple]:
+        with duckdb.connect(str(self.database), read_only=True) as connection:
+            return connection.execute(sql).fetchall()
+
+    def frame(self, sql: str):
+        with duckdb.connect(str(self.database), read_only=True) as connection:
+            return connection.execute(sql).df()
+
+    def tables(self, *schemas: str) -> list[str]:
+        names = ", ".join(f"'{s}'" for s in schemas)
+        rows = self.query(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+            f"WHERE table_schema IN ({names}) ORDER BY 1"
+        )
+        return [r[0] for r in rows]
+
+    def snapshot(self, *schemas: str) -> dict[str, list[tuple]]:
+        """Every row of every table in ``schemas``, sorted, without run-time columns."""
+        result = {}
+        for table in self.tables(*schemas):
+            schema, name = table.split(".")
+            columns = [
+                c
+                for (c,) in self.query(
+                    "SELECT column_name FROM information_schema.columns "
+                    f"WHERE table_schema = '{schema}' AND table_name = '{name}' "
+                    "ORDER BY ordinal_position"
+                )
+                if c not in RUN_TIME_COLUMNS
+            ]
+            listed = ", ".join(f'"{c}"' for c in columns)
+            result[table] = self.query(f"SELECT {listed} FROM {table} ORDER BY ALL")
+        return result
+
+    def copy_to(self, folder: Path) -> Platform:
+        """A independent copy (landing files and warehouse) to change in one test."""
+        folder.mkdir(parents=True, exist_ok=True)
+        landing = folder / "landing"
+        shutil.copytree(self.landing_root, landing)
+        database = folder / "warehouse.duckdb"
+        shutil.copyfile(self.database, database)
+        return Platform(landing_root=landing, database=database)
+
+
+def days(first: date, count: int) -> list[date]:
+    return [first + timedelta(days=i) for i in range(count)]

@@ -1,0 +1,194 @@
+"""Silver, gold and marts: idempotent, order-independent, late-data aware, guarded by checks."""
+
+import json
+from collections import Counter
+from datetime import date, timedelta
+
+import pytest
+
+from retail_platform.defs.raw.assets import raw_asset_key
+from retail_platform.defs.transforms.assets import dbt_models, dbt_partitioned_models
+from retail_platform.lib.entities import ENTITIES
+from retail_platform.lib.landing_zone import landing_path
+from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate, simulate_day
+from retail_platform_tests.conftest import WEEK_DAYS, WEEK_START
+from retail_platform_tests.platform import RUN_TIME_COLUMNS, Platform, days
+
+LAYERS = ("retail_silver", "retail_gold", "retail_marts")
+RAW = [raw_asset_key(name) for name in ENTITIES]
+PARTITIONED = list(dbt_partitioned_models.keys)
+UNPARTITIONED = list(dbt_models.keys)
+WEEK = days(WEEK_START, WEEK_DAYS)
+
+
+@pytest.fixture(scope="module")
+def reference(week) -> dict:
+    return week.snapshot(*LAYERS)
+
+
+def test_day_by_day_backfills_in_reverse_then_forward_order_equal_the_single_run(
+    week, reference, tmp_path
+):
+    """`week` itself is the single-run backfill; here a fresh warehouse is built day by day,
+    newest day first, compared, then rebuilt day by day oldest first and compared again."""
+    platform = Platform(landing_root=week.landing_root, database=tmp_path / "warehouse.duckdb")
+    assert platform.run(WEEK[0], WEEK[-1], selection=RAW).success  # raw: the landed log
+    for order in (list(reversed(WEEK)), WEEK):
+        for day in order:
+            assert platform.run(day, selection=PARTITIONED).success
+        assert platform.run(WEEK[-1], selection=UNPARTITIONED).success
+        assert platform.snapshot(*LAYERS) == reference, f"differs after days {order}"
+
+
+def test_rerunning_a_partition_changes_nothing(week, reference, tmp_path):
+    platform = week.copy_to(tmp_path)
+    assert platform.run(WEEK[3]).success
+    assert platform.snapshot(*LAYERS) == reference
+
+
+def business_data(snapshot: dict, platform: Platform) -> dict:
+    """The snapshot without bookkeeping: lineage columns (``_*``) and reconciliation views."""
+    result = {}
+    for table, rows in snapshot.items():
+        if table.endswith("reconciliation"):
+            continue
+        schema, name = table.split(".")
+        columns = [c for (c,) in platform.query(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+            f"'{schema}' AND table_name = '{name}' ORDER BY ordinal_position")
+            if c not in RUN_TIME_COLUMNS]  # fmt: skip
+        keep = [i for i, c in enumerate(columns) if not c.startswith("_")]
+        result[table] = sorted(tuple(row[i] for i in keep) for row in rows)
+    return result
+
+
+def test_a_redelivered_file_changes_nothing(week, reference, tmp_path):
+    platform = week.copy_to(tmp_path)
+    original = landing_path("orders", WEEK[1], f"batch-{WEEK[1]:%Y%m%d}-main", "jsonl")
+    copy = landing_path("orders", WEEK[1], f"batch-{WEEK[1]:%Y%m%d}-main-again", "jsonl")
+    platform.landing.write_bytes(copy, platform.landing.read_bytes(original))
+    assert platform.run(WEEK[1]).success
+    # The data is the same; the bookkeeping counts the extra copies as duplicates removed.
+    assert business_data(platform.snapshot(*LAYERS), platform) == business_data(reference, week)
+    assert platform.query(
+        "SELECT count(*) FROM retail_silver.reconciliation WHERE unexplained_rows <> 0"
+    ) == [(0,)]
+    assert platform.query(
+        f"SELECT count(*) FROM retail_raw.orders WHERE _source_file = '{copy}'"
+    ) == [(len(platform.landing.read_bytes(original).splitlines()),)]
+
+
+def test_a_late_row_changes_its_day_after_that_day_reruns_and_nothing_else(week, tmp_path):
+    platform = week.copy_to(tmp_path)
+    day = WEEK[2]
+    order_id, net = platform.query(
+        f"SELECT order_id, net_amount FROM retail_gold.fact_sales WHERE transaction_date = '{day}' "
+        "AND status = 'completed' AND net_amount > 0 ORDER BY order_id LIMIT 1"
+    )[0]
+    main = landing_path("orders", day, f"batch-{day:%Y%m%d}-main", "jsonl")
+    row = next(
+        json.loads(line)
+        for line in platform.landing.read_bytes(main).splitlines()
+        if json.loads(line)["order_id"] == order_id
+    )
+    row.update(status="returned", updated_at=f"{day + timedelta(days=9)}T12:00:00Z")
+    late = landing_path("orders", day, f"batch-{day:%Y%m%d}-late-test", "jsonl")
+    platform.landing.write_bytes(late, (json.dumps(row) + "\n").encode())
+
+    def revenue_by_day():
+        return dict(platform.query(
+            "SELECT transaction_date, sum(net_revenue) FROM retail_marts.agg_daily_sales GROUP BY 1"
+        ))  # fmt: skip
+
+    before = revenue_by_day()
+    assert platform.run(day).success
+    after = revenue_by_day()
+    assert after[day] == before[day] - net
+    assert {d: v for d, v in after.items() if d != day} == {
+        d: v for d, v in before.items() if d != day
+    }
+    assert platform.query(
+        f"SELECT status FROM retail_silver.orders WHERE order_id = '{order_id}'"
+    ) == [("returned",)]
+
+
+def test_a_duplicate_in_silver_fails_the_dedup_check_and_blocks_gold(week, tmp_path):
+    platform = week.copy_to(tmp_path)
+    import duckdb
+
+    with duckdb.connect(str(platform.database)) as connection:
+        connection.execute(
+            "INSERT INTO retail_silver.customers "
+            "SELECT * FROM retail_silver.customers ORDER BY customer_id LIMIT 1"
+        )
+    result = platform.run(WEEK[4], raise_on_error=False)
+
+    checks = {
+        (e.asset_key.to_user_string(), e.check_name): e.passed
+        for e in result.get_asset_check_evaluations()
+    }
+    assert checks[("silver/customers", "unique_customers_customer_id")] is False
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "silver/customers" in materialized
+    assert "gold/dim_customers" not in materialized
+    assert "gold/fact_sales" in materialized  # does not depend on customers
+
+
+@pytest.fixture(scope="module")
+def faulty(tmp_path_factory) -> tuple[Platform, Counter]:
+    """Two days with many invalid rows, and what the simulator says it injected."""
+    root = tmp_path_factory.mktemp("faulty")
+    platform = Platform(landing_root=root / "landing", database=root / "warehouse.duckdb")
+    config = SimulationConfig(seed=11, orders_per_day=120, faults=FaultConfig(bad_rows=0.03))
+    start = date(2025, 1, 1)
+    simulate(platform.landing, config, start=start, days=2)
+    injected = Counter()
+    for day in days(start, 2):
+        for batch in simulate_day(config, day):
+            if not batch.is_redelivery:
+                for kind, count in batch.faults.items():
+                    if kind.startswith("bad_rows:"):
+                        injected[(batch.entity, kind.removeprefix("bad_rows:"))] += count
+    assert platform.run(start, start + timedelta(days=1)).success
+    return platform, injected
+
+
+REASON_FOR = {
+    "null_key": "null_key",
+    "partition_mismatch": "partition_mismatch",
+    "negative_quantity": "non_positive_quantity",
+    "unknown_product": "unknown_product",
+    "line_amount_mismatch": "amount_mismatch",
+}
+IMPOSSIBLE_DATE_REASON = {
+    "orders": "invalid_ordered_at", "payments": "invalid_paid_at", "shipments": "invalid_shipped_at"
+}  # fmt: skip
+
+
+def test_every_invalid_row_lands_in_rejects_with_its_reason(faulty):
+    platform, injected = faulty
+    assert injected, "the simulator injected no invalid rows"
+    rejected = Counter(
+        {(e, r): n for e, r, n in platform.query(
+            "SELECT entity, reason, count(*) FROM retail_silver.rejects GROUP BY ALL")}
+    )  # fmt: skip
+    for (entity, kind), count in injected.items():
+        reason = IMPOSSIBLE_DATE_REASON[entity] if kind == "impossible_date" else REASON_FOR[kind]
+        assert rejected[(entity, reason)] >= count, (entity, kind)
+    payload = platform.query("SELECT payload FROM retail_silver.rejects LIMIT 1")[0][0]
+    assert set(json.loads(payload)) >= {"transaction_date", "updated_at"}
+
+
+def test_no_invalid_row_reaches_silver_and_nothing_goes_missing(faulty):
+    platform, _ = faulty
+    assert platform.query(
+        "SELECT count(*) FROM retail_silver.order_items "
+        "WHERE quantity <= 0 OR product_id = 'P9999' OR order_id IS NULL "
+        "OR abs(line_amount - round(quantity * unit_price * (1 - discount_rate), 2)) > 0.01"
+    ) == [(0,)]
+    assert platform.query(
+        "SELECT count(*) FROM retail_silver.orders WHERE order_id IS NULL OR ordered_at IS NULL"
+    ) == [(0,)]
+    assert platform.query(
+        "SELECT count(*), sum(unexplained_rows) FROM retail_silver.reconciliation"
+    ) == [(10, 0)]
