@@ -49,3 +49,14 @@ def test_jobs_and_sensor_are_there():
     assert defs.resolve_job_def("simulate_day").partitions_def == transaction_date_partitions
     sensor = defs.resolve_sensor_def("landing_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_the_instance_gives_the_warehouse_pool_one_slot(tmp_path, monkeypatch):
+    from retail_platform.instance import dagster_home
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    home = dagster_home()
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        pools = instance.get_concurrency_config().pool_config
+        assert pools.default_pool_limit == 1
+        assert pools.pool_granularity.value == "op"

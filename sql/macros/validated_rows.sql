@@ -87,3 +87,29 @@ qualify row_number() over (
 {%- macro known_keys(entity, column) -%}
   select {{ column }} from {{ source('retail_raw', entity) }} where {{ column }} is not null
 {%- endmacro -%}
+
+
+{#- A dimension upsert: the window's newest version per key, compared with the row already
+    there for that key; the newest wins. With the merge strategy on unique_key, a row
+    changes only when a newer version arrives, whatever order windows are processed in. -#}
+{%- macro upserted_dimension(entity, key) -%}
+with arrived as (
+    {{ newest_per_key(ref('int_' ~ entity ~ '__validated'), [key]) }}
+),
+
+candidates as (
+    select {{ silver_columns(entity) }} from arrived
+    {%- if is_incremental() %}
+    union all
+    select {{ silver_columns(entity) }} from {{ this }}
+    where {{ key }} in (select {{ key }} from arrived)
+    {%- endif %}
+)
+
+select {{ silver_columns(entity) }}
+from candidates
+where true
+qualify row_number() over (
+    partition by {{ key }} order by updated_at desc, _source_file, _source_line
+) = 1
+{%- endmacro -%}

@@ -9,7 +9,7 @@
   {%- else -%}
     {%- set value = env_var('RETAIL_WINDOW_MAX_DATE', var('max_date')) | string -%}
   {%- endif -%}
-  {%- if not modules.re.match('^\d{4}-\d{2}-\d{2}$', value) -%}
+  {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', value) -%}
     {{ exceptions.raise_compiler_error("var " ~ name ~ " must be YYYY-MM-DD, got " ~ value) }}
   {%- endif -%}
   {{ return(value) }}

@@ -3,13 +3,14 @@
 Each tick lists the zone, takes the oldest new files (bounded per tick), checks
 that each one parses and matches its entity's schema (a file that does not is
 quarantined with its reason, and the tick goes on), then requests one run per
-partition date for the raw assets of the entities that received files. The run
-key is derived from the files' paths and versions: a file seen before is not
-processed again, a changed file is.
+partition date for the raw assets of the entities that received files and the
+layers built from them. The run key is derived from the files' paths and
+versions: a file seen before is not processed again, a changed file is.
 """
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -52,7 +53,7 @@ def _valid_files(
 
 
 def run_requests_for(
-    files: list[LandingFile], downstream: list[dg.AssetKey] = ()
+    files: list[LandingFile], downstream: Sequence[dg.AssetKey] = ()
 ) -> list[dg.RunRequest]:
     """One run per partition date: the raw assets of the entities that received files,
     plus ``downstream`` (the layers built from raw)."""
@@ -76,7 +77,7 @@ def run_requests_for(
 
 def build_landing_sensor(
     job: dg.JobDefinition | Any,
-    downstream: list[dg.AssetKey] = (),
+    downstream: Sequence[dg.AssetKey] = (),
     max_files_per_tick: int = DEFAULT_MAX_FILES_PER_TICK,
     max_bytes_per_tick: int = DEFAULT_MAX_BYTES_PER_TICK,
     minimum_interval_seconds: int = 30,
