@@ -35,12 +35,10 @@ def read_landing_file(entity: Entity, path: str, data: bytes) -> pd.DataFrame:
     """Rows of ``data`` as text columns in contract order, plus ``_extra`` (unexpected
     fields as a JSON object, or null) and ``_source_line`` (1-based line in the file)."""
     if path.endswith(".csv"):
-        table = _read_csv(entity, data)
-    elif path.endswith(".jsonl"):
-        table = _read_jsonl(entity, data)
-    else:
-        raise MalformedFile(f"{path}: unknown file type (expected .jsonl or .csv)")
-    return table
+        return _read_csv(entity, data)
+    if path.endswith(".jsonl"):
+        return _read_jsonl(entity, data)
+    raise MalformedFile(f"{path}: unknown file type (expected .jsonl or .csv)")
 
 
 def _missing_columns_error(entity: Entity, present: set[str]) -> None:
