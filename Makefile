@@ -22,7 +22,7 @@ setup: $(STAMP)  ## the environment, and dbt's manifest.json (dbt parse) for the
 	RETAIL_TARGET=local $(BIN)/python -c \
 		"from retail_platform.defs.transforms.project import ensure_manifest; ensure_manifest()"
 
-demo: setup  ## simulate 14 days and run the daily pipeline over them, headless
+demo: setup  ## simulate 120 days, run every layer and the churn model over them, headless
 	$(BIN)/retail-platform demo
 
 dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (local target)

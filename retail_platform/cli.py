@@ -42,10 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="probability per day of one malformed file")  # fmt: skip
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    demo = commands.add_parser("demo", help="simulate days and run the daily pipeline over them")
+    demo = commands.add_parser(
+        "demo", help="simulate days and run every layer over them, churn model included"
+    )
     demo.add_argument("--start", type=_date, default=None, help="first day [RETAIL_START_DATE]")
-    demo.add_argument("--days", type=_positive, default=14)
-    demo.add_argument("--orders-per-day", type=_positive, default=300)
+    # 120 days: 60 days of features before the training cutoff + the 60-day churn label window.
+    demo.add_argument("--days", type=_positive, default=120)
+    demo.add_argument("--orders-per-day", type=_positive, default=200)
     demo.add_argument("--seed", type=int, default=42)
     return parser
 

@@ -7,8 +7,14 @@ from __future__ import annotations
 
 import dagster as dg
 
-from retail_platform.defs.jobs import daily_pipeline
+from retail_platform.defs.jobs import (
+    churn_retrain,
+    churn_retrain_weekly,
+    daily_pipeline,
+    full_backfill,
+)
 from retail_platform.defs.landing.sensors import build_landing_sensor
+from retail_platform.defs.ml.assets import CHURN_SCORES, ml_assets
 from retail_platform.defs.raw.assets import raw_assets
 from retail_platform.defs.simulate.jobs import simulate_day_job
 from retail_platform.defs.transforms.assets import dbt_models, dbt_partitioned_models
@@ -18,12 +24,14 @@ from retail_platform.lib.targets import current_target
 target = current_target()
 
 defs = dg.Definitions(
-    assets=[*raw_assets(target), dbt_partitioned_models, dbt_models],
+    assets=[*raw_assets(target), dbt_partitioned_models, dbt_models, *ml_assets(target)],
     asset_checks=reconciliation_checks,
-    jobs=[daily_pipeline, simulate_day_job],
+    jobs=[daily_pipeline, full_backfill, churn_retrain, simulate_day_job],
+    schedules=[churn_retrain_weekly],
     sensors=[
         build_landing_sensor(
-            daily_pipeline, downstream=[*dbt_partitioned_models.keys, *dbt_models.keys]
+            daily_pipeline,
+            downstream=[*dbt_partitioned_models.keys, *dbt_models.keys, CHURN_SCORES],
         )
     ],
     resources=target.resources(),

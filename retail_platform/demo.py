@@ -1,5 +1,6 @@
-"""``make demo``: simulate a few weeks, run the daily pipeline over them as one run,
-print what landed where and how the checks went."""
+"""``make demo``: simulate four months, run every layer over them as one run (the
+``full_backfill`` job: raw to marts, churn model trained and customers scored), print
+what landed where, the churn model's metrics and how the checks went."""
 
 from __future__ import annotations
 
@@ -45,6 +46,18 @@ def table_row_counts(database: str) -> list[tuple[str, int]]:
         ]  # fmt: skip
 
 
+def print_churn_model(result) -> None:
+    for event in result.get_asset_materialization_events():
+        if event.asset_key.path == ["ml", "churn_model"]:
+            metadata = {k: v.value for k, v in event.materialization.metadata.items()}
+            print(
+                f"\nchurn model {metadata['model_version']} ({metadata['engine']}): "
+                f"ROC AUC {metadata['roc_auc']:.3f} (floor {metadata['auc_floor']}), "
+                f"precision {metadata['precision']:.3f}, recall {metadata['recall']:.3f}, "
+                f"{metadata['rows_trained']:,} customers trained, cutoff {metadata['cutoff_date']}"
+            )
+
+
 def print_checks(evaluations) -> None:
     """A line per layer, then every check that did not pass."""
     by_layer: dict[str, list[int]] = {}
@@ -72,8 +85,8 @@ def run_demo(start: date | None, days: int, orders_per_day: int, seed: int) -> i
 
     from retail_platform.definitions import defs
 
-    job = defs.resolve_job_def("daily_pipeline")
-    print(f"running daily_pipeline for {start}..{end} as one run (DAGSTER_HOME={home}) ...")
+    job = defs.resolve_job_def("full_backfill")
+    print(f"running full_backfill for {start}..{end} as one run (DAGSTER_HOME={home}) ...")
     with DagsterInstance.get() as instance:
         result = job.execute_in_process(
             instance=instance,
@@ -84,6 +97,7 @@ def run_demo(start: date | None, days: int, orders_per_day: int, seed: int) -> i
     print("\nrows per table")
     for table, rows in table_row_counts(duckdb_path()):
         print(f"  {table:<40} {rows:>10,}")
+    print_churn_model(result)
     print_checks(result.get_asset_check_evaluations())
     _mark_landing_as_seen()
     print("\nopen the UI with `make dev` (http://127.0.0.1:3000)")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
+import dagster as dg
 import pytest
 
 from retail_platform.lib.landing_zone import GCSLandingZone, LocalLandingZone
@@ -57,5 +58,26 @@ def week(tmp_path_factory) -> Platform:
     config = SimulationConfig(seed=7, orders_per_day=150, faults=FaultConfig(bad_rows=0.0))
     simulate(platform.landing, config, start=WEEK_START, days=WEEK_DAYS)
     result = platform.run(WEEK_START, WEEK_START + timedelta(days=WEEK_DAYS - 1))
+    assert result.success
+    return platform
+
+
+MONTHS_START = date(2025, 1, 1)
+MONTHS_DAYS = 120
+
+
+@pytest.fixture(scope="session")
+def months(tmp_path_factory) -> Platform:
+    """Four simulated months (enough for a 60-day churn label window after 60 days of
+    features), loaded, transformed, the churn model trained and customers scored: one run.
+
+    Shared by the churn tests: read it, or ``copy_to`` a folder before changing it.
+    """
+    root = tmp_path_factory.mktemp("months")
+    platform = Platform(landing_root=root / "landing", database=root / "warehouse.duckdb")
+    config = SimulationConfig(seed=11, orders_per_day=100, faults=FaultConfig(bad_rows=0.0))
+    simulate(platform.landing, config, start=MONTHS_START, days=MONTHS_DAYS)
+    last = MONTHS_START + timedelta(days=MONTHS_DAYS - 1)
+    result = platform.run(MONTHS_START, last, selection=dg.AssetSelection.all())
     assert result.success
     return platform

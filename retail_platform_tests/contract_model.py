@@ -137,6 +137,30 @@ class ContractModel:
         _ntile(per, sorted(ids, key=lambda c: (per[c]["monetary"], c)), "m_score")
         return per
 
+    def churn_rows(self, cutoff: date, label_days: int) -> dict[str, dict]:
+        """Per customer with a sale before ``cutoff``: features from those sales only, and
+        churned = no sale in [cutoff, cutoff + label_days)."""
+        sales = [o for o in self.orders.values() if o.is_sale]
+        before: dict[str, list[Order]] = defaultdict(list)
+        for order in sales:
+            if order.day < cutoff:
+                before[order.customer_id].append(order)
+        label_end = cutoff + timedelta(days=label_days)
+        bought_again = {o.customer_id for o in sales if cutoff <= o.day < label_end}
+        result = {}
+        for customer, orders in before.items():
+            days = [o.day for o in orders]
+            result[customer] = {
+                "recency_days": (cutoff - max(days)).days,
+                "frequency": len(orders),
+                "monetary": sum((o.net_revenue for o in orders), Decimal(0)),
+                "tenure_days": (cutoff - min(days)).days,
+                "orders_last_30_days": sum(d >= cutoff - timedelta(days=30) for d in days),
+                "return_rate": sum(o.status == "returned" for o in orders) / len(orders),
+                "churned": int(customer not in bought_again),
+            }
+        return result
+
     def top_products_monthly(self) -> dict[tuple[date, str], dict]:
         result: dict[tuple[date, str], dict] = {}
         for line in self.lines:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -12,17 +12,20 @@ import dagster as dg
 import duckdb
 from dagster_duckdb_pandas import DuckDBPandasIOManager
 
+from retail_platform.defs.ml.assets import CHURN_MODEL, ml_assets
 from retail_platform.defs.raw.assets import raw_assets
 from retail_platform.defs.transforms.assets import dbt_models, dbt_partitioned_models
 from retail_platform.defs.transforms.checks import reconciliation_checks
 from retail_platform.defs.transforms.resource import dbt_resource
+from retail_platform.lib.churn.engine import SklearnChurnEngine
 from retail_platform.lib.landing_zone import LocalLandingZone
 from retail_platform.lib.targets import Target
 from retail_platform.lib.warehouse import DuckDBWarehouse
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
-ALL_ASSETS = [*raw_assets(Target("local", "duckdb")), dbt_partitioned_models, dbt_models]
+LOCAL = Target("local", "duckdb")
+ALL_ASSETS = [*raw_assets(LOCAL), dbt_partitioned_models, dbt_models, *ml_assets(LOCAL)]
 # Columns that record when something ran, not what the data is.
 RUN_TIME_COLUMNS = {"_ingested_at", "ingested_at"}
 
@@ -31,6 +34,8 @@ RUN_TIME_COLUMNS = {"_ingested_at", "ingested_at"}
 class Platform:
     landing_root: Path
     database: Path
+    # One instance across this platform's runs: it is the churn model registry.
+    instance: dg.DagsterInstance = field(default_factory=dg.DagsterInstance.ephemeral)
 
     @property
     def landing(self) -> LocalLandingZone:
@@ -42,6 +47,7 @@ class Platform:
             "landing_zone": self.landing,
             "dbt": dbt_resource(),
             "warehouse": DuckDBWarehouse(database=str(self.database)),
+            "churn_engine": SklearnChurnEngine(model_dir=str(self.database.parent / "models")),
         }
 
     def run(
@@ -50,10 +56,14 @@ class Platform:
         last: date | None = None,
         selection: str | list | None = None,
         raise_on_error: bool = True,
+        run_config: dict | None = None,
     ) -> dg.ExecuteInProcessResult:
-        """Materialize the window [first, last] (inclusive) as one run."""
+        """Materialize the window [first, last] (inclusive) as one run. By default every
+        asset but ml/churn_model, as the daily_pipeline job does."""
         last = last or first
-        if isinstance(selection, list):  # these assets and their own checks, nothing else
+        if selection is None:
+            selection = dg.AssetSelection.all() - dg.AssetSelection.assets(CHURN_MODEL)
+        elif isinstance(selection, list):  # these assets and their own checks, nothing else
             selection = dg.AssetSelection.assets(*selection)
         os.environ["RETAIL_DUCKDB_PATH"] = str(self.database)  # read by sql/profiles.yml
         return dg.materialize(
@@ -62,7 +72,13 @@ class Platform:
             resources=self.resources(),
             tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()},
             raise_on_error=raise_on_error,
+            instance=self.instance,
+            run_config=run_config,
         )
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A writable connection, for tests that change the warehouse behind dbt's back."""
+        return duckdb.connect(str(self.database))
 
     def query(self, sql: str) -> list[tuple]:
         with duckdb.connect(str(self.database), read_only=True) as connection:
@@ -105,6 +121,9 @@ class Platform:
         shutil.copytree(self.landing_root, landing)
         database = folder / "warehouse.duckdb"
         shutil.copyfile(self.database, database)
+        models = self.database.parent / "models"
+        if models.exists():
+            shutil.copytree(models, folder / "models")
         return Platform(landing_root=landing, database=database)
 
 

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from retail_platform.lib.entities import ENTITIES
 from retail_platform.lib.partitions import transaction_date_partitions
@@ -49,6 +50,42 @@ def test_jobs_and_sensor_are_there():
     assert defs.resolve_job_def("simulate_day").partitions_def == transaction_date_partitions
     sensor = defs.resolve_sensor_def("landing_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_churn_jobs_schedule_and_engine_choice(monkeypatch):
+    from retail_platform.definitions import defs
+    from retail_platform.lib.targets import current_target
+
+    graph = defs.resolve_asset_graph()
+    churn_model, scores = dg.AssetKey(["ml", "churn_model"]), dg.AssetKey(["ml", "churn_scores"])
+    health = dg.AssetKey(["marts", "customer_health"])
+
+    def selected(job_name: str) -> set[dg.AssetKey]:
+        return defs.resolve_job_def(job_name).asset_layer.selected_asset_keys
+
+    assert {churn_model, scores, health} <= selected("full_backfill")
+    assert {scores, health} <= selected("daily_pipeline")
+    assert churn_model not in selected("daily_pipeline")  # retraining is its own job
+    assert selected("churn_retrain") == {
+        dg.AssetKey(["ml", "churn_features"]),
+        churn_model,
+        scores,
+        health,
+    }
+    schedule = defs.resolve_schedule_def("churn_retrain_weekly")
+    assert schedule.cron_schedule == "0 6 * * 1" and schedule.job_name == "churn_retrain"
+    assert graph.get(churn_model).group_name == "ml"
+    assert "sklearn" in graph.get(churn_model).kinds
+
+    monkeypatch.setenv("RETAIL_TARGET", "bigquery")
+    monkeypatch.delenv("RETAIL_CHURN_ENGINE", raising=False)
+    assert current_target().churn_engine == "bqml"
+    monkeypatch.setenv("RETAIL_CHURN_ENGINE", "sklearn")  # e.g. on the BigQuery emulator
+    assert current_target().churn_engine == "sklearn"
+    monkeypatch.setenv("RETAIL_TARGET", "local")
+    monkeypatch.setenv("RETAIL_CHURN_ENGINE", "bqml")
+    with pytest.raises(ValueError, match="bqml needs RETAIL_TARGET=bigquery"):
+        current_target()
 
 
 def test_the_instance_gives_the_warehouse_pool_one_slot(tmp_path, monkeypatch):

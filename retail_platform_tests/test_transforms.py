@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from retail_platform.defs.ml.assets import CHURN_SCORES
 from retail_platform.defs.raw.assets import raw_asset_key
 from retail_platform.defs.transforms.assets import dbt_models, dbt_partitioned_models
 from retail_platform.lib.entities import ENTITIES
@@ -17,7 +18,7 @@ from retail_platform_tests.platform import RUN_TIME_COLUMNS, Platform, days
 LAYERS = ("retail_silver", "retail_gold", "retail_marts")
 RAW = [raw_asset_key(name) for name in ENTITIES]
 PARTITIONED = list(dbt_partitioned_models.keys)
-UNPARTITIONED = list(dbt_models.keys)
+UNPARTITIONED = [*dbt_models.keys, CHURN_SCORES]  # customer_health reads the scores
 WEEK = days(WEEK_START, WEEK_DAYS)
 
 

@@ -17,6 +17,7 @@ import dagster as dg
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 WAREHOUSE_POOL = "warehouse"  # serializes writes to the single DuckDB file
 TARGETS = ("local", "bigquery")
+CHURN_ENGINES = ("sklearn", "bqml")
 
 
 def data_dir() -> Path:
@@ -31,10 +32,24 @@ def landing_uri() -> str:
     return os.environ.get("RETAIL_LANDING", str(data_dir() / "landing"))
 
 
+def model_dir() -> str:
+    return os.environ.get("RETAIL_MODEL_DIR", str(data_dir() / "models"))
+
+
 @dataclass(frozen=True)
 class Target:
     name: str
     warehouse_kind: str  # shown as a kind on every asset in the UI
+    churn_engine: str = "sklearn"  # sklearn | bqml
+
+    def churn_engine_resource(self) -> Any:
+        from retail_platform.lib.churn.engine import BigQueryMLChurnEngine, SklearnChurnEngine
+
+        if self.churn_engine == "bqml":
+            return BigQueryMLChurnEngine(
+                project=dg.EnvVar("GCP_PROJECT"), location=os.environ.get("GCP_LOCATION")
+            )
+        return SklearnChurnEngine(model_dir=str(Path(model_dir()).resolve()))
 
     def resources(self) -> dict[str, Any]:
         from retail_platform.defs.transforms.resource import dbt_resource
@@ -54,6 +69,7 @@ class Target:
                 "landing_zone": landing_zone_from_uri(landing_uri()),
                 "dbt": dbt,
                 "warehouse": DuckDBWarehouse(database=database),
+                "churn_engine": self.churn_engine_resource(),
             }
         from dagster_gcp_pandas import BigQueryPandasIOManager
 
@@ -72,11 +88,24 @@ class Target:
             "warehouse": BigQueryWarehouse(
                 project=dg.EnvVar("GCP_PROJECT"), location=os.environ.get("GCP_LOCATION")
             ),
+            "churn_engine": self.churn_engine_resource(),
         }
 
 
 def current_target() -> Target:
+    """The target from ``RETAIL_TARGET``; the churn engine from ``RETAIL_CHURN_ENGINE``
+    (default: sklearn locally, bqml on BigQuery; sklearn also runs on BigQuery)."""
     name = os.environ.get("RETAIL_TARGET", "local")
     if name not in TARGETS:
         raise ValueError(f"RETAIL_TARGET must be one of {TARGETS}, got {name!r}")
-    return Target(name=name, warehouse_kind="duckdb" if name == "local" else "bigquery")
+    engine = os.environ.get("RETAIL_CHURN_ENGINE", "sklearn" if name == "local" else "bqml")
+    if engine not in CHURN_ENGINES or (name == "local" and engine == "bqml"):
+        raise ValueError(
+            f"RETAIL_CHURN_ENGINE must be one of {CHURN_ENGINES} (bqml needs RETAIL_TARGET="
+            f"bigquery), got {engine!r}"
+        )
+    return Target(
+        name=name,
+        warehouse_kind="duckdb" if name == "local" else "bigquery",
+        churn_engine=engine,
+    )

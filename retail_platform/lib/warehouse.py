@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
+import pandas as pd
 from pydantic import Field
 
 _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*){1,2}$")
@@ -32,6 +33,10 @@ class Warehouse(dg.ConfigurableResource):
     def row_count(self, table: str) -> int:
         raise NotImplementedError
 
+    def frame(self, sql: str, parameters: Sequence[Any] = ()) -> pd.DataFrame:
+        """A query's result as a DataFrame (small results: model training sets, scores)."""
+        raise NotImplementedError
+
 
 class DuckDBWarehouse(Warehouse):
     database: str = Field(description="Path of the DuckDB file.")
@@ -41,6 +46,12 @@ class DuckDBWarehouse(Warehouse):
 
         with duckdb.connect(self.database) as connection:
             return connection.execute(sql, list(parameters)).fetchall()
+
+    def frame(self, sql: str, parameters: Sequence[Any] = ()) -> pd.DataFrame:
+        import duckdb
+
+        with duckdb.connect(self.database) as connection:
+            return connection.execute(sql, list(parameters)).df()
 
     def row_count(self, table: str) -> int:
         parts = table.split(".")
@@ -58,7 +69,7 @@ class BigQueryWarehouse(Warehouse):
 
         return bigquery.Client(project=self.project, location=self.location)
 
-    def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple]:
+    def _job(self, sql: str, parameters: Sequence[Any]):
         from google.cloud import bigquery
 
         config = bigquery.QueryJobConfig(
@@ -66,8 +77,13 @@ class BigQueryWarehouse(Warehouse):
                 bigquery.ScalarQueryParameter(None, _bq_type(p), p) for p in parameters
             ]
         )
-        rows = self._client().query(sql, job_config=config).result()
-        return [tuple(row.values()) for row in rows]
+        return self._client().query(sql, job_config=config)
+
+    def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple]:
+        return [tuple(row.values()) for row in self._job(sql, parameters).result()]
+
+    def frame(self, sql: str, parameters: Sequence[Any] = ()) -> pd.DataFrame:
+        return self._job(sql, parameters).to_dataframe()
 
     def row_count(self, table: str) -> int:
         # Table metadata, not a scan: free, and allowed on require_partition_filter tables.

@@ -24,6 +24,11 @@
 {%- macro default__type_text() -%} varchar {%- endmacro -%}
 {%- macro bigquery__type_text() -%} string {%- endmacro -%}
 
+{#- A 64-bit float (dbt.type_float() is 32-bit on DuckDB): model features, not money. -#}
+{%- macro type_double() -%} {{ return(adapter.dispatch('type_double', 'retail_platform')()) }} {%- endmacro -%}
+{%- macro default__type_double() -%} double {%- endmacro -%}
+{%- macro bigquery__type_double() -%} float64 {%- endmacro -%}
+
 {%- macro type_bool() -%} {{ return(adapter.dispatch('type_bool', 'retail_platform')()) }} {%- endmacro -%}
 {%- macro default__type_bool() -%} boolean {%- endmacro -%}
 {%- macro bigquery__type_bool() -%} bool {%- endmacro -%}

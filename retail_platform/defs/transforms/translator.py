@@ -9,12 +9,12 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
-LAYERS = ("silver", "gold", "marts")
+LAYERS = ("silver", "gold", "ml", "marts")
 OWNERS = ["team:data-platform"]
 
 
 def layer_of(dbt_resource_props: Mapping[str, Any]) -> str:
-    """The folder under models/ a model lives in (silver, gold, marts)."""
+    """The folder under models/ a model lives in (silver, gold, ml, marts)."""
     fqn = dbt_resource_props.get("fqn", [])
     for part in fqn[1:]:
         if part in LAYERS:

@@ -1,0 +1,20 @@
+{#- One row per customer with a sale: RFM segment, today's churn risk, lifetime value
+    (net revenue to date, the contract's net_revenue summed over all the customer's days).
+    Churn columns stay null until a churn model has met its floor and scored. -#}
+select
+    segments.customer_id,
+    segments.segment,
+    scores.churn_probability,
+    scores.churn_risk_band,
+    segments.monetary as lifetime_value,
+    segments.recency_days,
+    segments.frequency,
+    scores.model_version
+from {{ ref('agg_customer_segments') }} as segments
+left join {{ optional_source('retail_ml', 'churn_scores', [
+    ('customer_id', type_text()),
+    ('churn_probability', type_double()),
+    ('churn_risk_band', type_text()),
+    ('model_version', type_text()),
+]) }} as scores
+    on scores.customer_id = segments.customer_id
