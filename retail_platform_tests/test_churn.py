@@ -19,13 +19,14 @@ from retail_platform.defs.ml.assets import (
 )
 from retail_platform.lib.churn.features import FEATURES, NUMERIC_FEATURES, is_eval_customer
 from retail_platform.lib.churn.sklearn_model import churn_probability, train_and_evaluate
-from retail_platform_tests.conftest import MONTHS_DAYS, MONTHS_START
+from retail_platform_tests.conftest import MONTHS_DAYS, MONTHS_START, WEEK_DAYS, WEEK_START
 from retail_platform_tests.contract_model import ContractModel
 
 SCORING_DAY = MONTHS_START + timedelta(days=MONTHS_DAYS)  # the day after the last sale
 LABEL_DAYS = 60
 TRAINING_CUTOFF = SCORING_DAY - timedelta(days=LABEL_DAYS)
 AUC_FLOOR = 0.70
+WEEK_LAST = WEEK_START + timedelta(days=WEEK_DAYS - 1)
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +170,19 @@ def test_score_features_cover_every_customer_the_model_needs(months):
     assert not rows[list(NUMERIC_FEATURES)].isna().any().any()
     assert rows["last_order_date"].max().date() == SCORING_DAY - timedelta(days=1)
     assert set(rows["cutoff_date"].dt.date) == {SCORING_DAY}
+
+
+def test_before_any_model_the_scores_are_empty_and_customer_health_has_no_risk(week, tmp_path):
+    """The daily pipeline on a warehouse too young to train on: nothing fails."""
+    platform = week.copy_to(tmp_path)  # a week: no model, no churn_scores table yet
+    health = dg.AssetKey(["marts", "customer_health"])
+    assert platform.run(WEEK_LAST, selection=[CHURN_FEATURES, CHURN_SCORES, health]).success
+    # The IO manager writes no table for an empty frame: no scores either way.
+    if "retail_ml.churn_scores" in platform.tables("retail_ml"):
+        assert platform.query("SELECT count(*) FROM retail_ml.churn_scores") == [(0,)]
+    rows = platform.query(
+        "SELECT count(*), count(churn_probability), count(segment) "
+        "FROM retail_marts.customer_health"
+    )
+    customers = platform.query("SELECT count(*) FROM retail_marts.agg_customer_segments")[0][0]
+    assert rows == [(customers, 0, customers)] and customers > 0

@@ -106,7 +106,12 @@ def ml_assets(target: Target) -> list[dg.AssetsDefinition]:
         churn_engine: ChurnEngine,
         warehouse: Warehouse,
     ) -> dg.MaterializeResult:
-        trained = churn_engine.train(warehouse, model_version(context.run.run_id))
+        current = champion(context.instance)
+        trained = churn_engine.train(
+            warehouse,
+            model_version(context.run.run_id),
+            protected=[current.version] if current else [],
+        )
         metadata = model_metadata(trained, churn_engine.kind, config.auc_floor)
         context.log.info(f"churn model {trained.version}: {trained.metrics}")
         return dg.MaterializeResult(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,11 @@ class ChurnEngine(dg.ConfigurableResource):
     def kind(self) -> str:
         raise NotImplementedError
 
-    def train(self, warehouse: Warehouse, version: str) -> TrainedModel:
+    def train(
+        self, warehouse: Warehouse, version: str, protected: Collection[str] = ()
+    ) -> TrainedModel:
+        """Train and evaluate version ``version``, then drop old versions beyond
+        ``keep_versions``, never one in ``protected`` (the model that scores today)."""
         raise NotImplementedError
 
     def score(self, warehouse: Warehouse, model_uri: str) -> pd.DataFrame:
@@ -71,7 +76,9 @@ class SklearnChurnEngine(ChurnEngine):
     def kind(self) -> str:
         return "sklearn"
 
-    def train(self, warehouse: Warehouse, version: str) -> TrainedModel:
+    def train(
+        self, warehouse: Warehouse, version: str, protected: Collection[str] = ()
+    ) -> TrainedModel:
         import joblib
 
         from retail_platform.lib.churn.sklearn_model import train_and_evaluate
@@ -91,7 +98,7 @@ class SklearnChurnEngine(ChurnEngine):
             label_days=int(rows["label_days"].iloc[0]),
         )
         (folder / "metadata.json").write_text(json.dumps(asdict(trained), indent=2))
-        self._prune()
+        self._prune(protected)
         return trained
 
     def score(self, warehouse: Warehouse, model_uri: str) -> pd.DataFrame:
@@ -116,9 +123,9 @@ class SklearnChurnEngine(ChurnEngine):
             }
         )
 
-    def _prune(self) -> None:
+    def _prune(self, protected: Collection[str]) -> None:
         versions = sorted((Path(self.model_dir) / MODEL_NAME).iterdir(), reverse=True)
-        for old in versions[self.keep_versions :]:
+        for old in _beyond_kept(versions, self.keep_versions, protected, lambda p: p.name):
             shutil.rmtree(old)
 
 
@@ -139,7 +146,9 @@ class BigQueryMLChurnEngine(ChurnEngine):
     def _features(self) -> str:
         return f"{self.project}.{FEATURES_TABLE}"
 
-    def train(self, warehouse: Warehouse, version: str) -> TrainedModel:
+    def train(
+        self, warehouse: Warehouse, version: str, protected: Collection[str] = ()
+    ) -> TrainedModel:
         client = self._client()
         model = f"{self.project}.{self.dataset}.{MODEL_NAME}_{version}"
         client.query(bqml.create_model_sql(model, self._features())).result()
@@ -153,7 +162,7 @@ class BigQueryMLChurnEngine(ChurnEngine):
             "log_loss": float(evaluation["log_loss"]),
             "positive_rate": float(counts["positive_rate"]),
         }
-        self._prune(client)
+        self._prune(client, protected)
         return TrainedModel(
             version=version,
             uri=model,
@@ -168,15 +177,27 @@ class BigQueryMLChurnEngine(ChurnEngine):
         sql = bqml.predict_sql(model_uri, self._features())
         return self._client().query(sql).to_dataframe()
 
-    def _prune(self, client: Any) -> None:
+    def _prune(self, client: Any, protected: Collection[str]) -> None:
         prefix = f"{MODEL_NAME}_"
         models = sorted(
             (m.model_id for m in client.list_models(f"{self.project}.{self.dataset}")
              if m.model_id.startswith(prefix)),
             reverse=True,
         )  # fmt: skip
-        for old in models[self.keep_versions :]:
+        for old in _beyond_kept(
+            models, self.keep_versions, protected, lambda model_id: model_id.removeprefix(prefix)
+        ):
             client.delete_model(f"{self.project}.{self.dataset}.{old}", not_found_ok=True)
+
+
+def _beyond_kept(
+    newest_first: list[Any],
+    keep: int,
+    protected: Collection[str],
+    version_of: Callable[[Any], str],
+) -> list[Any]:
+    """The versions to delete: all but the ``keep`` newest and the protected ones."""
+    return [v for v in newest_first[keep:] if version_of(v) not in protected]
 
 
 def _iso(value: Any) -> str:
