@@ -11,7 +11,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 export UV_PYTHON_DOWNLOADS := never
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: setup demo dev test lint bench clean
+.PHONY: setup demo dev test test-bigquery lint bench clean
 
 $(STAMP): pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -29,8 +29,11 @@ dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (local target)
 	$(BIN)/python -c "from retail_platform.instance import dagster_home; dagster_home()"
 	RETAIL_TARGET=local $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-test: setup  ## the whole pytest suite
+test: setup  ## the whole pytest suite (the BigQuery-target tests included)
 	$(BIN)/pytest
+
+test-bigquery: setup  ## only the tests against the BigQuery and GCS emulators
+	$(BIN)/pytest -m "bigquery or gcs"
 
 lint: setup
 	$(BIN)/ruff check retail_platform retail_platform_tests benchmarks
@@ -40,4 +43,4 @@ bench: setup  ## benchmarks; figures are appended to benchmarks/RESULTS.md
 	$(BIN)/python benchmarks/run.py --record
 
 clean:
-	rm -rf $(VENV) data sql/target sql/logs
+	rm -rf $(VENV) .venv-bqemulator data sql/target sql/logs

@@ -19,20 +19,24 @@ from retail_platform.defs.raw.assets import raw_assets
 from retail_platform.defs.simulate.jobs import simulate_day_job
 from retail_platform.defs.transforms.assets import dbt_models, dbt_partitioned_models
 from retail_platform.defs.transforms.checks import reconciliation_checks
-from retail_platform.lib.targets import current_target
+from retail_platform.lib.targets import Target, current_target
 
-target = current_target()
 
-defs = dg.Definitions(
-    assets=[*raw_assets(target), dbt_partitioned_models, dbt_models, *ml_assets(target)],
-    asset_checks=reconciliation_checks,
-    jobs=[daily_pipeline, full_backfill, churn_retrain, simulate_day_job],
-    schedules=[churn_retrain_weekly],
-    sensors=[
-        build_landing_sensor(
-            daily_pipeline,
-            downstream=[*dbt_partitioned_models.keys, *dbt_models.keys, CHURN_SCORES],
-        )
-    ],
-    resources=target.resources(),
-)
+def build_definitions(target: Target) -> dg.Definitions:
+    """Every asset, check, job, schedule and sensor, wired to ``target``'s resources."""
+    return dg.Definitions(
+        assets=[*raw_assets(target), dbt_partitioned_models, dbt_models, *ml_assets(target)],
+        asset_checks=reconciliation_checks,
+        jobs=[daily_pipeline, full_backfill, churn_retrain, simulate_day_job],
+        schedules=[churn_retrain_weekly],
+        sensors=[
+            build_landing_sensor(
+                daily_pipeline,
+                downstream=[*dbt_partitioned_models.keys, *dbt_models.keys, CHURN_SCORES],
+            )
+        ],
+        resources=target.resources(),
+    )
+
+
+defs = build_definitions(current_target())

@@ -21,6 +21,26 @@ def fake_gcs():
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def bigquery_emulator():
+    """One bqemulator for the session, speaking the BigQuery REST API (its venv is built
+    from retail_platform_tests/bqemulator/requirements.txt on first use)."""
+    from retail_platform_tests.bqemulator import BigQueryEmulator
+
+    emulator = BigQueryEmulator()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def bigquery_env(bigquery_emulator, monkeypatch):
+    """The environment of the BigQuery target pointed at the emulator, for this test."""
+    for name, value in bigquery_emulator.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("GCP_PROJECT", bigquery_emulator.project)
+    return bigquery_emulator
+
+
 @pytest.fixture
 def gcs_zone(fake_gcs) -> GCSLandingZone:
     """A fresh bucket per test, used through the real google-cloud-storage client."""

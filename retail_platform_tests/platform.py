@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,7 +21,7 @@ from retail_platform.defs.transforms.checks import reconciliation_checks
 from retail_platform.defs.transforms.resource import dbt_resource
 from retail_platform.lib.churn.engine import SklearnChurnEngine
 from retail_platform.lib.landing_zone import LocalLandingZone
-from retail_platform.lib.targets import Target
+from retail_platform.lib.targets import PROJECT_ROOT, Target
 from retail_platform.lib.warehouse import DuckDBWarehouse
 
 RANGE_START = "dagster/asset_partition_range_start"
@@ -135,3 +137,21 @@ class Platform:
 
 def days(first: date, count: int) -> list[date]:
     return [first + timedelta(days=i) for i in range(count)]
+
+
+def run_dbt(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    """The dbt CLI on the project in sql/, its target and logs under ``tmp_path``."""
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    return subprocess.run(
+        [dbt, *args],
+        cwd=PROJECT_ROOT / "sql",
+        env={
+            **os.environ,
+            "DBT_TARGET_PATH": str(tmp_path / "target"),
+            "DBT_LOG_PATH": str(tmp_path / "logs"),
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

@@ -10,6 +10,7 @@ from dagster_duckdb_pandas import DuckDBPandasIOManager
 from retail_platform.defs.raw.assets import raw_assets
 from retail_platform.lib.landing_zone import landing_path
 from retail_platform.lib.targets import Target
+from retail_platform.lib.warehouse import DuckDBWarehouse
 from retail_platform_tests.handmade import jsonl, row
 
 RANGE_START = "dagster/asset_partition_range_start"
@@ -31,7 +32,11 @@ def run(assets, zone, database, partition_key=None, window=None) -> dg.ExecuteIn
     tags = {RANGE_START: window[0], RANGE_END: window[1]} if window else None
     return dg.materialize(
         assets,
-        resources={"io_manager": DuckDBPandasIOManager(database=database), "landing_zone": zone},
+        resources={
+            "io_manager": DuckDBPandasIOManager(database=database),
+            "landing_zone": zone,
+            "warehouse": DuckDBWarehouse(database=database),
+        },
         partition_key=partition_key,
         tags=tags,
     )
@@ -57,7 +62,8 @@ def test_partition_rows_and_lineage_columns(local_zone, warehouse):
     assert result.success
     rows = query(
         warehouse,
-        "SELECT order_id, _source_file, _source_line, _partition_date, _ingested_at IS NOT NULL "
+        "SELECT order_id, _source_file, _source_line, _partition_date::DATE, "
+        "_ingested_at IS NOT NULL "
         "FROM retail_raw.orders ORDER BY order_id",
     )
     assert rows == [
@@ -67,7 +73,7 @@ def test_partition_rows_and_lineage_columns(local_zone, warehouse):
     ]
     types = dict(query(warehouse, "SELECT column_name, data_type FROM information_schema.columns "
                                   "WHERE table_name = 'orders'"))  # fmt: skip
-    assert types["_partition_date"] == "DATE"
+    assert types["_partition_date"] == "TIMESTAMP"  # midnight: see raw_batches._concat
     assert types["order_id"] == types["_extra"] == "VARCHAR"
 
 
@@ -98,7 +104,8 @@ def test_three_day_backfill_is_a_single_run(local_zone, warehouse):
     materialized = [e.partition for e in result.get_asset_materialization_events()]
     assert sorted(materialized) == ["2025-01-01", "2025-01-02", "2025-01-03"]
     assert query(
-        warehouse, "SELECT _partition_date, count(*) FROM retail_raw.orders GROUP BY 1 ORDER BY 1"
+        warehouse,
+        "SELECT _partition_date::DATE, count(*) FROM retail_raw.orders GROUP BY 1 ORDER BY 1",
     ) == [(d, 2) for d in DAYS]
 
 

@@ -82,15 +82,18 @@ def read_raw_window(
     return batch
 
 
+def raw_column_types(entity: Entity) -> dict[str, str]:
+    """Raw column -> type: the landed values as text, plus the lineage columns."""
+    return {
+        **dict.fromkeys([*entity.column_names, EXTRA_COLUMN, SOURCE_FILE_COLUMN], "string"),
+        LINE_COLUMN: "integer",
+        INGESTED_AT_COLUMN: "datetime",
+        PARTITION_COLUMN: "datetime",
+    }
+
+
 def raw_columns(entity: Entity) -> list[str]:
-    return [
-        *entity.column_names,
-        EXTRA_COLUMN,
-        SOURCE_FILE_COLUMN,
-        LINE_COLUMN,
-        INGESTED_AT_COLUMN,
-        PARTITION_COLUMN,
-    ]
+    return list(raw_column_types(entity))
 
 
 def _concat(entity: Entity, frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -101,8 +104,11 @@ def _concat(entity: Entity, frames: list[pd.DataFrame]) -> pd.DataFrame:
     # Arrow-backed text stays VARCHAR even when a column is all null in this window.
     text_columns = [*entity.column_names, EXTRA_COLUMN, SOURCE_FILE_COLUMN]
     frame[text_columns] = frame[text_columns].astype(TEXT)
-    # A real DATE column (not TIMESTAMP) so partition filters and pruning work on it.
-    frame[PARTITION_COLUMN] = pd.to_datetime(frame[PARTITION_COLUMN]).dt.date
+    # Midnight of the folder's date as a zone-less timestamp (DATETIME on BigQuery): the
+    # IO managers filter partitions with `col >= 'YYYY-mm-dd HH:MM:SS'`, a literal BigQuery
+    # cannot compare with a DATE column (dagster-io/dagster#13147) but can with a DATETIME
+    # one, on the bare partitioning column, so partition pruning keeps working.
+    frame[PARTITION_COLUMN] = pd.to_datetime(frame[PARTITION_COLUMN]).astype("datetime64[us]")
     frame[INGESTED_AT_COLUMN] = frame[INGESTED_AT_COLUMN].astype("datetime64[us]")
     return frame
 

@@ -1,9 +1,10 @@
-"""Read access to the warehouse for checks and metadata: DuckDB file or BigQuery.
+"""The warehouse as the Python assets and checks see it: DuckDB file or BigQuery.
 
-Writes go through the IO manager (raw) and dbt (everything else); this resource only
-reads: row counts for asset metadata and the small queries of the Python checks. It
-opens a connection per call and closes it, so it never holds DuckDB's file lock while
-a dbt process needs it.
+Rows are written by the IO manager (raw, churn scores) and dbt (everything else); this
+resource reads (row counts for asset metadata, the small queries of the checks, the churn
+model's training set) and lays out raw tables before their first load
+(``prepare_partitioned_table``). It opens a connection per call and closes it, so it
+never holds DuckDB's file lock while a dbt process needs it.
 """
 
 import re
@@ -37,6 +38,17 @@ class Warehouse(dg.ConfigurableResource):
         """A query's result as a DataFrame (small results: model training sets, scores)."""
         raise NotImplementedError
 
+    def prepare_partitioned_table(
+        self,
+        table: str,
+        columns: dict[str, str],
+        partition_column: str,
+        cluster_by: Sequence[str] = (),
+    ) -> None:
+        """Create ``schema.table`` partitioned by day on ``partition_column`` if it does not
+        exist yet. ``columns``: name -> string | integer | datetime."""
+        raise NotImplementedError
+
 
 class DuckDBWarehouse(Warehouse):
     database: str = Field(description="Path of the DuckDB file.")
@@ -52,6 +64,15 @@ class DuckDBWarehouse(Warehouse):
 
         with duckdb.connect(self.database) as connection:
             return connection.execute(sql, list(parameters)).df()
+
+    def prepare_partitioned_table(
+        self,
+        table: str,
+        columns: dict[str, str],
+        partition_column: str,
+        cluster_by: Sequence[str] = (),
+    ) -> None:
+        """Nothing to do: DuckDB has no table partitions; the IO manager creates the table."""
 
     def row_count(self, table: str) -> int:
         parts = table.split(".")
@@ -85,10 +106,43 @@ class BigQueryWarehouse(Warehouse):
     def frame(self, sql: str, parameters: Sequence[Any] = ()) -> pd.DataFrame:
         return self._job(sql, parameters).to_dataframe()
 
+    def prepare_partitioned_table(
+        self,
+        table: str,
+        columns: dict[str, str],
+        partition_column: str,
+        cluster_by: Sequence[str] = (),
+    ) -> None:
+        """Create the table partitioned and clustered before the IO manager's first load,
+        which would create it unpartitioned (dagster-io/dagster#15975). Lower-case column
+        names: the IO manager upper-cases its frame's columns (dagster-io/dagster#14129);
+        BigQuery matches them to these case-insensitively, so what lands reads as here."""
+        from google.cloud import bigquery
+
+        quoted_table(table)
+        client = self._client()
+        dataset = table.split(".")[-2]
+        client.create_dataset(f"{self.project}.{dataset}", exists_ok=True)
+        spec = bigquery.Table(
+            f"{self.project}.{table}" if table.count(".") == 1 else table,
+            schema=[
+                bigquery.SchemaField(name, _BQ_COLUMN_TYPES[kind]) for name, kind in columns.items()
+            ],
+        )
+        spec.time_partitioning = bigquery.TimePartitioning(
+            type_=bigquery.TimePartitioningType.DAY, field=partition_column
+        )
+        if cluster_by:
+            spec.clustering_fields = list(cluster_by)
+        client.create_table(spec, exists_ok=True)
+
     def row_count(self, table: str) -> int:
         # Table metadata, not a scan: free, and allowed on require_partition_filter tables.
         quoted_table(table)
         return int(self._client().get_table(table).num_rows or 0)
+
+
+_BQ_COLUMN_TYPES = {"string": "STRING", "integer": "INT64", "datetime": "DATETIME"}
 
 
 def _bq_type(value: Any) -> str:

@@ -29,9 +29,41 @@
 {%- macro default__type_double() -%} double {%- endmacro -%}
 {%- macro bigquery__type_double() -%} float64 {%- endmacro -%}
 
+{#- A zone-less timestamp (raw's _partition_date and _ingested_at). -#}
+{%- macro type_datetime() -%} {{ return(adapter.dispatch('type_datetime', 'retail_platform')()) }} {%- endmacro -%}
+{%- macro default__type_datetime() -%} timestamp {%- endmacro -%}
+{%- macro bigquery__type_datetime() -%} datetime {%- endmacro -%}
+
 {%- macro type_bool() -%} {{ return(adapter.dispatch('type_bool', 'retail_platform')()) }} {%- endmacro -%}
 {%- macro default__type_bool() -%} boolean {%- endmacro -%}
 {%- macro bigquery__type_bool() -%} bool {%- endmacro -%}
+
+
+{#- Money divided by a count, rounded to cents half away from zero, exactly. DuckDB turns
+    a DECIMAL division into a DOUBLE (1182.84 / 8 = 147.85499…, which rounds to 147.85),
+    so it divides whole cents in integers; BigQuery's NUMERIC division is exact. -#}
+{%- macro money_per(numerator, denominator) -%}
+  {{ return(adapter.dispatch('money_per', 'retail_platform')(numerator, denominator)) }}
+{%- endmacro -%}
+{%- macro default__money_per(numerator, denominator) -%}
+  cast(
+    sign({{ numerator }})
+    * ((abs(cast(({{ numerator }}) * 100 as bigint)) * 2 + ({{ denominator }})) // (2 * ({{ denominator }})))
+    / 100.0
+  as {{ type_money() }})
+{%- endmacro -%}
+{%- macro bigquery__money_per(numerator, denominator) -%}
+  cast(round(({{ numerator }}) / ({{ denominator }}), 2) as {{ type_money() }})
+{%- endmacro -%}
+
+
+{#- A string literal, quoted for the engine: DuckDB doubles a quote ('Can''t'), BigQuery
+    escapes it with a backslash ('Can\'t'; there 'Can''t' is two literals, "Cant"). -#}
+{%- macro text_literal(value) -%}
+  {{ return(adapter.dispatch('text_literal', 'retail_platform')(value)) }}
+{%- endmacro -%}
+{%- macro default__text_literal(value) -%} '{{ value | replace("'", "''") }}' {%- endmacro -%}
+{%- macro bigquery__text_literal(value) -%} '{{ value | replace("\\", "\\\\") | replace("'", "\\'") }}' {%- endmacro -%}
 
 
 {#- A stable surrogate key: a hash of the natural key, never row_number(). -#}

@@ -10,7 +10,7 @@
   {%- set raw_columns = spec['columns'] | map(attribute=0) | list -%}
 with landed as (
     select * from {{ source('retail_raw', entity) }}
-    where {{ in_window('_partition_date') }}
+    where {{ in_window_datetime('_partition_date') }}
 ),
 
 typed as (
@@ -19,7 +19,7 @@ typed as (
         {{ typed_column('landed.' ~ column, kind) }} as {{ column }},
         {%- endfor %}
         {{ json_payload(raw_columns, 'landed') }} as _payload,
-        landed._partition_date,
+        cast(landed._partition_date as date) as _partition_date,
         landed._source_file,
         landed._source_line,
         landed._ingested_at,
@@ -31,7 +31,8 @@ typed as (
             when landed.{{ column }} is not null and {{ typed_column('landed.' ~ column, kind) }} is null
                 then 'invalid_{{ column }}'
             {%- endfor %}
-            when {{ try_cast('landed.transaction_date', 'date') }} <> landed._partition_date
+            when {{ try_cast('landed.transaction_date', 'date') }}
+                <> cast(landed._partition_date as date)
                 then 'partition_mismatch'
             when landed.updated_at is null then 'missing_updated_at'
             {%- for column in required %}

@@ -21,6 +21,14 @@
 {%- endmacro -%}
 
 
+{#- The window on raw's _partition_date (midnight of the day, a DATETIME on BigQuery):
+    compared with constants of its own type, so BigQuery prunes the raw partitions. -#}
+{%- macro in_window_datetime(column) -%}
+  {{ column }} >= cast('{{ window_bound("min_date") }}' as {{ type_datetime() }})
+  and {{ column }} < cast('{{ window_bound("max_date") }}' as {{ type_datetime() }})
+{%- endmacro -%}
+
+
 {#- Incremental config of a model partitioned by transaction_date: a run replaces exactly
     the window's partitions, so re-runs and backfills in any order give the same table. -#}
 {%- macro window_replace_config(cluster_by=none, require_partition_filter=false) -%}

@@ -12,10 +12,16 @@ import dagster as dg
 from retail_platform.lib.entities import ENTITIES, PARTITION_COLUMN, Entity
 from retail_platform.lib.landing_zone import LandingZone
 from retail_platform.lib.partitions import transaction_date_partitions
-from retail_platform.lib.raw_batches import duplicate_counts, raw_columns, read_raw_window
+from retail_platform.lib.raw_batches import (
+    duplicate_counts,
+    raw_column_types,
+    read_raw_window,
+)
 from retail_platform.lib.targets import WAREHOUSE_POOL, Target
+from retail_platform.lib.warehouse import Warehouse
 
 RAW_SCHEMA = "retail_raw"
+CLUSTER_COLUMNS = ("store_id",)  # raw tables that have it are clustered by it on BigQuery
 OWNERS = ["team:data-platform"]
 
 
@@ -54,14 +60,24 @@ def build_raw_asset(entity: Entity, target: Target) -> dg.AssetsDefinition:
             "schema": RAW_SCHEMA,
             "natural_key": ", ".join(entity.natural_key),
             "dagster/column_schema": dg.TableSchema(
-                columns=[dg.TableColumn(name, "string") for name in raw_columns(entity)]
+                columns=[
+                    dg.TableColumn(name, kind) for name, kind in raw_column_types(entity).items()
+                ]
             ),
         },
     )
-    def raw_entity(context: dg.AssetExecutionContext, landing_zone: LandingZone):
+    def raw_entity(
+        context: dg.AssetExecutionContext, landing_zone: LandingZone, warehouse: Warehouse
+    ):
         window = context.partition_time_window
         batch = read_raw_window(
             landing_zone, entity, window.start.date(), window.end.date(), log=context.log.warning
+        )
+        warehouse.prepare_partitioned_table(
+            f"{RAW_SCHEMA}.{entity.name}",
+            raw_column_types(entity),
+            PARTITION_COLUMN,
+            cluster_by=[c for c in CLUSTER_COLUMNS if c in entity.column_names],
         )
         counts = duplicate_counts(entity, batch.frame)
         yield dg.Output(

@@ -40,7 +40,7 @@ select
     m_score,
     case
         when r_score >= 4 and f_score >= 4 then 'Champions'
-        when r_score = 1 and f_score >= 4 then 'Can''t Lose Them'
+        when r_score = 1 and f_score >= 4 then {{ text_literal("Can't Lose Them") }}
         when r_score <= 2 and f_score >= 3 then 'At Risk'
         when r_score >= 3 and f_score >= 3 then 'Loyal'
         when r_score >= 4 and f_score = 1 then 'New'

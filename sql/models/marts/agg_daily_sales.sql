@@ -7,10 +7,10 @@ select
     sum(case when is_sale then units else 0 end) as items_sold,
     cast(sum(case when is_sale then gross_amount else 0 end) as {{ type_money() }}) as gross_revenue,
     cast(sum(net_revenue) as {{ type_money() }}) as net_revenue,
-    cast(round(
-        sum(case when is_sale then net_amount else 0 end)
-        / nullif(sum(case when is_sale then 1 else 0 end), 0), 2
-    ) as {{ type_money() }}) as avg_order_value
+    {{ money_per(
+        'sum(case when is_sale then net_amount else 0 end)',
+        'nullif(sum(case when is_sale then 1 else 0 end), 0)'
+    ) }} as avg_order_value
 from {{ ref('fact_sales') }}
 where {{ all_partitions('transaction_date') }}
 group by transaction_date, store_id

@@ -4,9 +4,12 @@
 
 with raw_rows as (
     {%- for entity in facts %}
-    select '{{ entity }}' as entity, _partition_date as transaction_date, count(*) as raw_rows
+    select
+        '{{ entity }}' as entity,
+        cast(_partition_date as date) as transaction_date,
+        count(*) as raw_rows
     from {{ source('retail_raw', entity) }}
-    group by _partition_date
+    group by cast(_partition_date as date)
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
