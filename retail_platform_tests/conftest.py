@@ -34,7 +34,11 @@ def bigquery_emulator():
 
 @pytest.fixture
 def bigquery_env(bigquery_emulator, monkeypatch):
-    """The environment of the BigQuery target pointed at the emulator, for this test."""
+    """The environment of the BigQuery target pointed at the emulator, for this test, which
+    starts with no datasets: tests sharing the emulator do not see each other's tables."""
+    client = bigquery_emulator.client()
+    for dataset in client.list_datasets():
+        client.delete_dataset(dataset.reference, delete_contents=True, not_found_ok=True)
     for name, value in bigquery_emulator.env().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("GCP_PROJECT", bigquery_emulator.project)

@@ -121,8 +121,10 @@ class BigQueryWarehouse(Warehouse):
 
         quoted_table(table)
         client = self._client()
-        dataset = table.split(".")[-2]
-        client.create_dataset(f"{self.project}.{dataset}", exists_ok=True)
+        dataset = bigquery.Dataset(f"{self.project}.{table.split('.')[-2]}")
+        if self.location:  # else the project's default location
+            dataset.location = self.location
+        client.create_dataset(dataset, exists_ok=True)
         spec = bigquery.Table(
             f"{self.project}.{table}" if table.count(".") == 1 else table,
             schema=[
