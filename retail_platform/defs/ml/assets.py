@@ -150,8 +150,8 @@ def ml_assets(target: Target) -> list[dg.AssetsDefinition]:
         description=(
             "Churn probability and risk band (low < 0.4 <= medium < 0.7 <= high) per customer "
             "as of the day after the latest sale, from the newest model version that met the "
-            "AUC floor. Until such a model exists the table is empty, and customer_health shows "
-            "segments without churn risk."
+            "AUC floor. Until such a model exists nothing is scored (the table is empty, or not "
+            "created yet), and customer_health shows segments without churn risk."
         ),
     )
     def churn_scores(
