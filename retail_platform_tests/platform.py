@@ -74,15 +74,29 @@ class Platform:
         elif isinstance(selection, list):  # these assets and their own checks, nothing else
             selection = dg.AssetSelection.assets(*selection)
         os.environ["RETAIL_DUCKDB_PATH"] = str(self.database)  # read by sql/profiles.yml
-        return dg.materialize(
-            [*ALL_ASSETS, *reconciliation_checks],
-            selection=selection,
-            resources=self.resources(),
-            tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()},
-            raise_on_error=raise_on_error,
-            instance=self.instance,
-            run_config=run_config,
-        )
+        # dbt's parse state depends on the DuckDB path: one state folder per warehouse, so
+        # only this platform's first dbt invocation parses the whole project.
+        saved_target = os.environ.get("DBT_TARGET_PATH")
+        os.environ["DBT_TARGET_PATH"] = str(self.dbt_target)
+        try:
+            return dg.materialize(
+                [*ALL_ASSETS, *reconciliation_checks],
+                selection=selection,
+                resources=self.resources(),
+                tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()},
+                raise_on_error=raise_on_error,
+                instance=self.instance,
+                run_config=run_config,
+            )
+        finally:
+            if saved_target is None:
+                os.environ.pop("DBT_TARGET_PATH", None)
+            else:
+                os.environ["DBT_TARGET_PATH"] = saved_target
+
+    @property
+    def dbt_target(self) -> Path:
+        return self.database.parent / f"dbt-target-{self.database.stem}"
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A writable connection, for tests that change the warehouse behind dbt's back."""

@@ -1,8 +1,15 @@
-"""How the dbt invocations are built (unit tests of our own helpers)."""
+"""How the dbt invocations are built and what they leave behind."""
 
 import os
+import time
 
 from retail_platform.defs.transforms.assets import dbt_build_args, environment
+from retail_platform.defs.transforms.run_folders import (
+    PARTIAL_PARSE,
+    keep_partial_parse,
+    prune_run_folders,
+)
+from retail_platform_tests.platform import run_dbt
 
 
 def test_full_refresh_flag():
@@ -26,3 +33,48 @@ def test_unpartitioned_models_run_without_a_window(monkeypatch):
     with environment({}):
         assert "RETAIL_WINDOW_MIN_DATE" not in os.environ
     assert os.environ["RETAIL_WINDOW_MIN_DATE"] == "2025-01-01"
+
+
+def test_a_run_leaves_its_parse_state_for_the_next_one(tmp_path):
+    run_folder = tmp_path / "dbt_models-abc1234-def5678"
+    run_folder.mkdir()
+    (run_folder / PARTIAL_PARSE).write_bytes(b"parsed with the new profile")
+    (tmp_path / PARTIAL_PARSE).write_bytes(b"stale")
+    assert keep_partial_parse(run_folder)
+    assert (tmp_path / PARTIAL_PARSE).read_bytes() == b"parsed with the new profile"
+    assert not keep_partial_parse(run_folder)  # the same state: nothing to do
+    assert not keep_partial_parse(tmp_path / "failed-before-parsing-0")
+
+
+def test_old_run_folders_are_pruned_and_recent_ones_kept(tmp_path):
+    now = time.time()
+    ages = {"old": 3600, "older": 7200, "recent": 60, "newest": 0}
+    for i, (name, age) in enumerate(ages.items()):
+        folder = tmp_path / f"dbt_models-{name}-{i}"
+        folder.mkdir()
+        os.utime(folder, (now - age, now - age))
+    (tmp_path / "compiled").mkdir()  # not an invocation folder: never touched
+    removed = prune_run_folders(tmp_path, keep=1)
+    assert sorted(p.name for p in removed) == ["dbt_models-old-0", "dbt_models-older-1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "compiled",
+        "dbt_models-newest-3",
+        "dbt_models-recent-2",
+    ]
+
+
+def test_a_new_window_reparses_nothing_and_reaches_the_tests(tmp_path):
+    """The window is read when models and tests execute, not when dbt parses them: a run
+    for another day keeps the whole parse, and the blocking tests still check that day."""
+    env = {"RETAIL_DUCKDB_PATH": str(tmp_path / "w.duckdb")}
+    first = {"RETAIL_WINDOW_MIN_DATE": "2025-01-01", "RETAIL_WINDOW_MAX_DATE": "2025-01-02"}
+    assert run_dbt(["parse"], tmp_path, **env, **first).returncode == 0
+    other = {"RETAIL_WINDOW_MIN_DATE": "2025-03-01", "RETAIL_WINDOW_MAX_DATE": "2025-03-03"}
+    test = "unique_fact_payments_payment_key"
+    compiled = run_dbt(["compile", "-s", test], tmp_path, **env, **other)
+    assert compiled.returncode == 0, compiled.stdout
+    log = (tmp_path / "logs" / "dbt.log").read_text()
+    assert log.count("Partial parsing enabled, no changes found") == 1, log[-3000:]
+    sql = " ".join(compiled.stdout.split())
+    assert "transaction_date >= cast('2025-03-01' as date)" in sql
+    assert "transaction_date < cast('2025-03-03' as date)" in sql

@@ -1,10 +1,16 @@
 {#- The partition window: [min_date, max_date), end-exclusive. Dagster passes it in the
-    environment (RETAIL_WINDOW_MIN_DATE / _MAX_DATE): unlike --vars, a changed env var
-    re-parses only the files that use it, so dbt keeps its partial parse. By hand,
-    `dbt build --vars '{"min_date": ..., "max_date": ...}'` works too. -#}
+    environment (RETAIL_WINDOW_MIN_DATE / _MAX_DATE), read only when a model executes: dbt
+    records every env var read while it parses and re-parses the files that read it when
+    the value changes, so a window read at parse time would re-parse most of the project on
+    every run (--vars would force a full parse). By hand,
+    `dbt build --vars '{"min_date": ..., "max_date": ...}'` works too.
+    at_parse=true reads it while parsing too: only for config that dbt fixes at parse
+    time (BigQuery's static partition list). -#}
 
-{%- macro window_bound(name) -%}
-  {%- if name == 'min_date' -%}
+{%- macro window_bound(name, at_parse=false) -%}
+  {%- if not (execute or at_parse) -%}
+    {{ return(var(name) | string) }}
+  {%- elif name == 'min_date' -%}
     {%- set value = env_var('RETAIL_WINDOW_MIN_DATE', var('min_date')) | string -%}
   {%- else -%}
     {%- set value = env_var('RETAIL_WINDOW_MAX_DATE', var('max_date')) | string -%}
@@ -40,8 +46,8 @@
 {%- endmacro -%}
 
 {%- macro bigquery__window_replace_config(cluster_by, require_partition_filter) -%}
-  {%- set start = modules.datetime.date.fromisoformat(window_bound('min_date')) -%}
-  {%- set end = modules.datetime.date.fromisoformat(window_bound('max_date')) -%}
+  {%- set start = modules.datetime.date.fromisoformat(window_bound('min_date', at_parse=true)) -%}
+  {%- set end = modules.datetime.date.fromisoformat(window_bound('max_date', at_parse=true)) -%}
   {%- set partitions = [] -%}
   {%- if (end - start).days <= 4000 -%}
     {%- for offset in range((end - start).days) -%}
@@ -66,4 +72,21 @@
   delete from {{ arg_dict["target_relation"] }} where {{ in_window(column) }};
   insert into {{ arg_dict["target_relation"] }} ({{ columns }})
   select {{ columns }} from {{ arg_dict["temp_relation"] }}
+{%- endmacro -%}
+
+
+{#- Generic tests on partitioned models check the run's window only: their yml says
+    `where: partition_window`, turned into the window here, when the test executes. (A
+    window written into the yml would be fixed when dbt parses it, and re-parsed on every
+    new window.) Any other `where` works as in dbt's own macro. -#}
+{%- macro default__get_where_subquery(relation) -%}
+  {%- set where = config.get('where', '') -%}
+  {%- if where == 'partition_window' -%}
+    {%- set where = in_window('transaction_date') -%}
+  {%- endif -%}
+  {%- if where -%}
+    {{ return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') }}
+  {%- else -%}
+    {{ return(relation) }}
+  {%- endif -%}
 {%- endmacro -%}

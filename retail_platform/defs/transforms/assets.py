@@ -3,8 +3,10 @@
 * ``dbt_partitioned_models``: every model tagged ``partitioned`` (silver, gold facts,
   rejects), on the shared transaction_date partitions. A run over any window, one day
   or a year, is one ``dbt build``; the window reaches dbt in the environment
-  (``RETAIL_WINDOW_MIN_DATE``/``_MAX_DATE``, read by sql/macros/window.sql), which keeps
-  dbt's partial parse, where ``--vars`` would force a full re-parse on every run.
+  (``RETAIL_WINDOW_MIN_DATE``/``_MAX_DATE``, read by sql/macros/window.sql only when
+  a model executes), so a new window re-parses nothing, where ``--vars`` would force a
+  full re-parse on every run. Each invocation leaves its parse state for the next one
+  (run_folders.py).
 * ``dbt_models``: the rest (gold dimensions, calendar, marts views, reconciliation views),
   rebuilt whole.
 
@@ -21,6 +23,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from retail_platform.defs.transforms.project import dbt_project, ensure_manifest
+from retail_platform.defs.transforms.run_folders import keep_partial_parse, prune_run_folders
 from retail_platform.defs.transforms.translator import RetailDbtTranslator
 from retail_platform.lib.partitions import transaction_date_partitions
 from retail_platform.lib.targets import WAREHOUSE_POOL
@@ -87,6 +90,8 @@ def run_dbt(
     with environment(window):
         invocation = dbt.cli(args, context=context, raise_on_error=False)
         events = list(invocation.stream())
+    keep_partial_parse(invocation.target_path)
+    prune_run_folders(invocation.target_path.parent)
     # Report what did run (materializations, test results) before failing the step, so a
     # failed blocking test shows up as a failed check, not only as a failed step.
     yield from with_row_counts(events, warehouse)
