@@ -144,6 +144,9 @@ def test_dbt_reaches_the_emulator_through_the_bigquery_profile(bigquery_env, tmp
     assert '"answer": 42' in completed.stdout
 
 
+CLUSTERED = {"orders", "inventory", "fact_sales", "fact_shipments", "fact_inventory"}
+
+
 def test_every_partitioned_model_compiles_to_one_window_on_bigquery(bigquery_env, tmp_path):
     """dbt compiles the partitioned models for the bigquery target with a one-day window:
     each reads its inputs only inside the window (a daily run scans one partition, not the
@@ -174,6 +177,11 @@ def test_every_partitioned_model_compiles_to_one_window_on_bigquery(bigquery_env
             assert config["incremental_strategy"] == "insert_overwrite", name
             assert config["partition_by"]["field"] == "transaction_date", name
             assert config["partitions"] == ["date '2025-01-02'"], name
+            # Gold facts refuse queries without a partition filter; tables with a store
+            # are clustered by it (the emulator shows neither: checked in the config).
+            is_gold = node["fqn"][1] == "gold"
+            assert config.get("require_partition_filter") is is_gold, name
+            assert config.get("cluster_by") == (["store_id"] if name in CLUSTERED else None), name
         compiled = (compiled_root / node["original_file_path"]).read_text()
         assert "'2025-01-02'" in compiled and "'2025-01-03'" in compiled, name
         assert "1900-01-01" not in compiled, name  # no all-partitions (whole history) read

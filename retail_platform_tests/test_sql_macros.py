@@ -46,3 +46,14 @@ def test_money_per_rounds_half_away_from_zero_exactly(tmp_path):
     rows = dbt_show(" union all ".join(selects), tmp_path)
     got = {row["case_no"]: Decimal(str(row["value"])) for row in rows}
     assert got == {i: Decimal(expected) for i, (_, _, expected) in enumerate(CASES)}
+
+
+def test_accepted_text_values_quotes_an_apostrophe_and_reports_the_rest(tmp_path):
+    rows = dbt_show(
+        "with segments as (select * from (values ('Champions'), ('Can''t Lose Them'), "
+        "('Bogus'), ('Bogus'), (null)) as v(segment)) "
+        "select * from ({{ test_accepted_text_values(model='segments', column_name='segment', "
+        "values=['Champions', \"Can't Lose Them\"]) }}) failures",
+        tmp_path,
+    )
+    assert rows == [{"value": "Bogus", "rows_with_value": 2}]

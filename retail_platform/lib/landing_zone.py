@@ -181,15 +181,20 @@ class LocalLandingZone(LandingZone):
 class GCSLandingZone(LandingZone):
     """Production: a prefix in a Google Cloud Storage bucket.
 
-    Credentials come from Application Default Credentials (or
-    ``GOOGLE_APPLICATION_CREDENTIALS``); with ``STORAGE_EMULATOR_HOST`` set the
-    client talks to an emulator with anonymous credentials.
+    Credentials come from ``gcp_credentials`` (a service-account key, see
+    lib/gcp_credentials.py) or else Application Default Credentials; with
+    ``STORAGE_EMULATOR_HOST`` set the client talks to an emulator with anonymous
+    credentials.
     """
 
     bucket: str = Field(description="Bucket name, without gs://.")
     prefix: str = Field(default="", description="Folder inside the bucket, e.g. 'landing'.")
     project: str | None = Field(default=None, description="GCP project (defaults to ADC's).")
     list_page_size: int = Field(default=1000, description="Objects per listing page.")
+    gcp_credentials: str | None = Field(
+        default=None,
+        description="Service-account key, base64 JSON (GCP_CREDENTIALS); None: ADC.",
+    )
 
     _client: object | None = PrivateAttr(default=None)
 
@@ -210,7 +215,12 @@ class GCSLandingZone(LandingZone):
                     project=self.project or "local-emulator", credentials=AnonymousCredentials()
                 )
             else:
-                self._client = storage.Client(project=self.project)
+                from retail_platform.lib.gcp_credentials import service_account_credentials
+
+                self._client = storage.Client(
+                    project=self.project,
+                    credentials=service_account_credentials(self.gcp_credentials),
+                )
         return self._client.bucket(self.bucket)  # type: ignore[attr-defined]
 
     def list_files(

@@ -14,6 +14,8 @@ from typing import Any
 
 import dagster as dg
 
+from retail_platform.lib.gcp_credentials import credentials_env_var
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 WAREHOUSE_POOL = "warehouse"  # serializes writes to the single DuckDB file
 TARGETS = ("local", "bigquery")
@@ -36,6 +38,11 @@ def model_dir() -> str:
     return os.environ.get("RETAIL_MODEL_DIR", str(data_dir() / "models"))
 
 
+def dashboard_dir() -> str:
+    """Where ``marts/dashboard`` writes ``index.html`` (a local folder on either target)."""
+    return os.environ.get("RETAIL_DASHBOARD_DIR", str(data_dir() / "dashboard"))
+
+
 @dataclass(frozen=True)
 class Target:
     name: str
@@ -47,7 +54,9 @@ class Target:
 
         if self.churn_engine == "bqml":
             return BigQueryMLChurnEngine(
-                project=dg.EnvVar("GCP_PROJECT"), location=os.environ.get("GCP_LOCATION")
+                project=dg.EnvVar("GCP_PROJECT"),
+                location=os.environ.get("GCP_LOCATION"),
+                gcp_credentials=credentials_env_var(),
             )
         return SklearnChurnEngine(model_dir=str(Path(model_dir()).resolve()))
 
@@ -77,16 +86,21 @@ class Target:
 
         return {
             "io_manager": BigQueryPandasIOManager(
-                project=dg.EnvVar("GCP_PROJECT"), location=os.environ.get("GCP_LOCATION")
+                project=dg.EnvVar("GCP_PROJECT"),
+                location=os.environ.get("GCP_LOCATION"),
+                gcp_credentials=credentials_env_var(),
             ),
             "landing_zone": GCSLandingZone(
                 bucket=dg.EnvVar("RETAIL_LANDING_BUCKET"),
                 prefix=os.environ.get("RETAIL_LANDING_PREFIX", "landing"),
                 project=dg.EnvVar("GCP_PROJECT"),
+                gcp_credentials=credentials_env_var(),
             ),
             "dbt": dbt,
             "warehouse": BigQueryWarehouse(
-                project=dg.EnvVar("GCP_PROJECT"), location=os.environ.get("GCP_LOCATION")
+                project=dg.EnvVar("GCP_PROJECT"),
+                location=os.environ.get("GCP_LOCATION"),
+                gcp_credentials=credentials_env_var(),
             ),
             "churn_engine": self.churn_engine_resource(),
         }

@@ -84,11 +84,21 @@ class DuckDBWarehouse(Warehouse):
 class BigQueryWarehouse(Warehouse):
     project: str = Field(description="GCP project that runs the queries.")
     location: str | None = Field(default=None)
+    gcp_credentials: str | None = Field(
+        default=None,
+        description="Service-account key, base64 JSON (GCP_CREDENTIALS); None: ADC.",
+    )
 
     def _client(self):
         from google.cloud import bigquery
 
-        return bigquery.Client(project=self.project, location=self.location)
+        from retail_platform.lib.gcp_credentials import service_account_credentials
+
+        return bigquery.Client(
+            project=self.project,
+            location=self.location,
+            credentials=service_account_credentials(self.gcp_credentials),
+        )
 
     def _job(self, sql: str, parameters: Sequence[Any]):
         from google.cloud import bigquery

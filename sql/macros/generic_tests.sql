@@ -12,3 +12,14 @@ having count(*) > 1
 {% test expression_is_true(model, expression) %}
 select * from {{ model }} where not ({{ expression }})
 {% endtest %}
+
+{#- Like accepted_values, with each value quoted for the target's SQL dialect when the test
+    runs (text_literal): accepted_values writes 'Can''t Lose Them', which BigQuery reads
+    as two strings. -#}
+{% test accepted_text_values(model, column_name, values) %}
+select {{ column_name }} as value, count(*) as rows_with_value
+from {{ model }}
+where {{ column_name }} is not null
+  and {{ column_name }} not in ({% for value in values %}{{ text_literal(value) }}{{ ", " if not loop.last }}{% endfor %})
+group by {{ column_name }}
+{% endtest %}

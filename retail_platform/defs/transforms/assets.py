@@ -25,6 +25,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from retail_platform.defs.transforms.project import dbt_project, ensure_manifest
 from retail_platform.defs.transforms.run_folders import keep_partial_parse, prune_run_folders
 from retail_platform.defs.transforms.translator import RetailDbtTranslator
+from retail_platform.lib.gcp_credentials import CREDENTIALS_ENV, key_file_for_subprocess
 from retail_platform.lib.partitions import transaction_date_partitions
 from retail_platform.lib.targets import WAREHOUSE_POOL
 from retail_platform.lib.warehouse import Warehouse
@@ -87,7 +88,9 @@ def run_dbt(
     args: list[str],
     window: dict[str, str],
 ) -> Iterator[Any]:
-    with environment(window):
+    # dbt-bigquery authenticates with ADC; a key given as GCP_CREDENTIALS becomes its key
+    # file for the invocation.
+    with environment(window), key_file_for_subprocess(os.environ.get(CREDENTIALS_ENV)):
         invocation = dbt.cli(args, context=context, raise_on_error=False)
         events = list(invocation.stream())
     keep_partial_parse(invocation.target_path)

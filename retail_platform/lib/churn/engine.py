@@ -133,6 +133,10 @@ class BigQueryMLChurnEngine(ChurnEngine):
     project: str = Field(description="GCP project holding the retail_ml dataset.")
     location: str | None = Field(default=None)
     dataset: str = Field(default="retail_ml")
+    gcp_credentials: str | None = Field(
+        default=None,
+        description="Service-account key, base64 JSON (GCP_CREDENTIALS); None: ADC.",
+    )
 
     @property
     def kind(self) -> str:
@@ -141,7 +145,13 @@ class BigQueryMLChurnEngine(ChurnEngine):
     def _client(self):
         from google.cloud import bigquery
 
-        return bigquery.Client(project=self.project, location=self.location)
+        from retail_platform.lib.gcp_credentials import service_account_credentials
+
+        return bigquery.Client(
+            project=self.project,
+            location=self.location,
+            credentials=service_account_credentials(self.gcp_credentials),
+        )
 
     def _features(self) -> str:
         return f"{self.project}.{FEATURES_TABLE}"

@@ -1,0 +1,133 @@
+"""A service-account key given as GCP_CREDENTIALS reaches the Google clients and dbt.
+
+The key is made here (a fresh RSA key); its token_uri is a local token endpoint, so the
+real google-auth library signs its JWT grant with the key and exchanges it for a token,
+which the BigQuery client then sends to the emulator.
+"""
+
+import base64
+import json
+import os
+import stat
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import parse_qs
+
+import dagster as dg
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from google.auth import jwt
+
+from retail_platform.lib.gcp_credentials import (
+    CREDENTIALS_ENV,
+    credentials_env_var,
+    decode_key,
+    key_file_for_subprocess,
+)
+from retail_platform.lib.warehouse import BigQueryWarehouse
+
+EMAIL = "retail-pipeline@test-project.iam.gserviceaccount.com"
+
+
+class TokenEndpoint(BaseHTTPRequestHandler):
+    """OAuth2 token endpoint: records each JWT grant and answers with a token."""
+
+    grants: list[str] = []
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        self.grants.append(parse_qs(body)["assertion"][0])
+        answer = json.dumps({"access_token": "token-from-key", "expires_in": 3600}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def token_endpoint():
+    server = HTTPServer(("127.0.0.1", 0), TokenEndpoint)
+    TokenEndpoint.grants = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/token", TokenEndpoint.grants
+    server.shutdown()
+
+
+@pytest.fixture
+def private_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def encoded_key(private_key, token_uri: str) -> str:
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    key = {
+        "type": "service_account",
+        "project_id": "test-project",
+        "private_key_id": "k1",
+        "private_key": pem,
+        "client_email": EMAIL,
+        "client_id": "1",
+        "token_uri": token_uri,
+    }
+    return base64.b64encode(json.dumps(key).encode()).decode()
+
+
+@pytest.mark.bigquery
+def test_the_warehouse_authenticates_with_the_key_from_the_environment(
+    bigquery_env, token_endpoint, private_key, monkeypatch
+):
+    token_uri, grants = token_endpoint
+    monkeypatch.setenv(CREDENTIALS_ENV, encoded_key(private_key, token_uri))
+    configured = BigQueryWarehouse(
+        project=bigquery_env.project, gcp_credentials=credentials_env_var()
+    )
+    # Dagster resolves the EnvVar when it builds the resource, as in a run.
+    with dg.build_resources({"warehouse": configured}) as resources:
+        assert resources.warehouse.query("SELECT 40 + 2") == [(42,)]
+    (grant,) = grants  # one token, fetched once, for the query
+    public_pem = private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    claims = jwt.decode(grant, certs=public_pem)  # fails unless signed by this key
+    assert claims["iss"] == EMAIL
+
+
+def test_without_the_variable_clients_use_application_default_credentials(monkeypatch):
+    monkeypatch.delenv(CREDENTIALS_ENV, raising=False)
+    assert credentials_env_var() is None
+
+
+def test_dbt_gets_the_key_as_a_private_file_only_while_it_runs(private_key, monkeypatch):
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/path/of/adc.json")
+    encoded = encoded_key(private_key, "http://127.0.0.1:9/token")
+    with key_file_for_subprocess(encoded):
+        path = os.environ["GOOGLE_APPLICATION_CREDENTIALS"]
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        with open(path) as file:
+            assert json.load(file)["client_email"] == EMAIL
+    assert not os.path.exists(path)
+    assert os.environ["GOOGLE_APPLICATION_CREDENTIALS"] == "/path/of/adc.json"
+
+
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        ("not base64 at all!", "base64 encoded"),
+        (base64.b64encode(b"{not json").decode(), "base64 encoded"),
+        (base64.b64encode(json.dumps({"type": "authorized_user"}).encode()).decode(), "missing"),
+    ],
+)
+def test_a_bad_key_is_refused_without_echoing_it(value, reason):
+    with pytest.raises(ValueError, match=reason) as error:
+        decode_key(value)
+    assert value not in str(error.value)
