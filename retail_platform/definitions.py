@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from retail_platform.defs.dashboard.assets import DASHBOARD, dashboard_assets
 from retail_platform.defs.jobs import (
     churn_retrain,
     churn_retrain_weekly,
@@ -25,14 +26,25 @@ from retail_platform.lib.targets import Target, current_target
 def build_definitions(target: Target) -> dg.Definitions:
     """Every asset, check, job, schedule and sensor, wired to ``target``'s resources."""
     return dg.Definitions(
-        assets=[*raw_assets(target), dbt_partitioned_models, dbt_models, *ml_assets(target)],
+        assets=[
+            *raw_assets(target),
+            dbt_partitioned_models,
+            dbt_models,
+            *ml_assets(target),
+            *dashboard_assets(target),
+        ],
         asset_checks=reconciliation_checks,
         jobs=[daily_pipeline, full_backfill, churn_retrain, simulate_day_job],
         schedules=[churn_retrain_weekly],
         sensors=[
             build_landing_sensor(
                 daily_pipeline,
-                downstream=[*dbt_partitioned_models.keys, *dbt_models.keys, CHURN_SCORES],
+                downstream=[
+                    *dbt_partitioned_models.keys,
+                    *dbt_models.keys,
+                    CHURN_SCORES,
+                    DASHBOARD,
+                ],
             )
         ],
         resources=target.resources(),

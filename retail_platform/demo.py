@@ -58,6 +58,19 @@ def print_churn_model(result) -> None:
             )
 
 
+def print_dashboard(result) -> None:
+    """Where marts/dashboard wrote the HTML dashboard (the run's materialization says)."""
+    for event in result.get_asset_materialization_events():
+        if event.asset_key.path == ["marts", "dashboard"]:
+            metadata = {k: v.value for k, v in event.materialization.metadata.items()}
+            print(
+                f"dashboard ({metadata['charts']} charts, opens offline): "
+                f"{metadata['dagster/uri']}\n  {metadata['open in a browser']}"
+            )
+            return
+    print("dashboard: not rendered in this run (see the failures above)")
+
+
 def print_checks(evaluations) -> None:
     """A line per layer, then every check that did not pass."""
     by_layer: dict[str, list[int]] = {}
@@ -101,6 +114,7 @@ def run_demo(start: date | None, days: int, orders_per_day: int, seed: int) -> i
     print_checks(result.get_asset_check_evaluations())
     _mark_landing_as_seen()
     print("\nopen the UI with `make dev` (http://127.0.0.1:3000)")
+    print_dashboard(result)
     return 0 if result.success else 1
 
 

@@ -105,3 +105,13 @@ def months(tmp_path_factory) -> Platform:
     result = platform.run(MONTHS_START, last, selection=dg.AssetSelection.all())
     assert result.success
     return platform
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dashboard_dir(tmp_path_factory):
+    """Runs of jobs that include marts/dashboard (daily_pipeline, full_backfill) write
+    index.html into a temporary folder, never into the working copy's data/dashboard/."""
+    folder = tmp_path_factory.mktemp("dashboard")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RETAIL_DASHBOARD_DIR", str(folder))
+        yield folder

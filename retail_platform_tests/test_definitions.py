@@ -71,6 +71,7 @@ def test_churn_jobs_schedule_and_engine_choice(monkeypatch):
         churn_model,
         scores,
         health,
+        dg.AssetKey(["marts", "dashboard"]),
     }
     schedule = defs.resolve_schedule_def("churn_retrain_weekly")
     assert schedule.cron_schedule == "0 6 * * 1" and schedule.job_name == "churn_retrain"

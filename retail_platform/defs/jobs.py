@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from retail_platform.defs.dashboard.assets import DASHBOARD
+
 CHURN_MODEL = dg.AssetKey(["ml", "churn_model"])
 CUSTOMER_HEALTH = dg.AssetKey(["marts", "customer_health"])
 
@@ -30,11 +32,11 @@ full_backfill = dg.define_asset_job(
 
 churn_retrain = dg.define_asset_job(
     name="churn_retrain",
-    selection=dg.AssetSelection.groups("ml") | dg.AssetSelection.assets(CUSTOMER_HEALTH),
+    selection=dg.AssetSelection.groups("ml") | dg.AssetSelection.assets(CUSTOMER_HEALTH, DASHBOARD),
     description=(
         "Rebuild churn features from gold, train and evaluate a new model version, score "
         "every customer with the newest version that met the AUC floor, refresh "
-        "marts/customer_health. Weekly on a schedule; on demand from the UI."
+        "marts/customer_health and the dashboard. Weekly on a schedule; on demand from the UI."
     ),
 )
 

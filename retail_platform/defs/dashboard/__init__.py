@@ -1,0 +1,1 @@
+"""The HTML dashboard over the marts (``marts/dashboard``)."""

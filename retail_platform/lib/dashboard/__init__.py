@@ -1,0 +1,89 @@
+"""The retail dashboard: the mart views rendered as one self-contained HTML file.
+
+``load_marts`` reads the marts through the ``Warehouse`` resource (DuckDB or BigQuery),
+``render_dashboard`` builds the four sections (executive summary, sales analytics,
+customer insights, inventory & shipping) with plotly, ``write_dashboard`` writes
+``index.html``. A mart without rows gives its charts a "No data yet" note instead.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from retail_platform.lib.dashboard import customers, executive, operations, sales
+from retail_platform.lib.dashboard.marts import MARTS_READ, MartFrames, empty_marts, load_marts
+from retail_platform.lib.dashboard.model import Chart, Kpi, Section
+from retail_platform.lib.dashboard.page import render_page
+
+__all__ = [
+    "MARTS_READ",
+    "Dashboard",
+    "MartFrames",
+    "empty_marts",
+    "load_marts",
+    "render_dashboard",
+    "write_dashboard",
+]
+
+TITLE = "Retail dashboard"
+FILE_NAME = "index.html"
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    html: str
+    sections: list[Section]
+    as_of: str | None  # the latest transaction_date with sales, YYYY-MM-DD
+
+    @property
+    def charts(self) -> list[Chart]:
+        return [chart for section in self.sections for chart in section.charts]
+
+    @property
+    def chart_count(self) -> int:
+        """Charts drawn (a chart without data is a note, not counted)."""
+        return sum(chart.figure is not None for chart in self.charts)
+
+    @property
+    def charts_without_data(self) -> list[str]:
+        return [chart.key for chart in self.charts if chart.figure is None]
+
+    @property
+    def kpis(self) -> dict[str, Kpi]:
+        return {kpi.key: kpi for section in self.sections for kpi in section.kpis}
+
+
+def render_dashboard(marts: MartFrames, *, generated_at: datetime, source: str) -> Dashboard:
+    """The four sections from ``marts``; ``source`` names where they were read (shown)."""
+    sections = [
+        executive.section(marts),
+        sales.section(marts),
+        customers.section(marts),
+        operations.section(marts),
+    ]
+    daily = marts["daily_sales"]
+    as_of = None if daily.empty else f"{daily['transaction_date'].max():%Y-%m-%d}"
+    meta = (
+        f"Sales to {as_of}" if as_of else "No sales loaded yet"
+    ) + f" · rendered {generated_at:%Y-%m-%d %H:%M} UTC from {source}"
+    html = render_page(
+        sections,
+        title=TITLE,
+        meta=meta,
+        footer="Built by the Dagster asset marts/dashboard from the retail_marts views "
+        "(docs/contract.md defines every metric; docs/bi.md connects BI tools to them).",
+    )
+    return Dashboard(html=html, sections=sections, as_of=as_of)
+
+
+def write_dashboard(dashboard: Dashboard, folder: Path) -> Path:
+    """``folder/index.html``, replaced atomically (a reader never sees half a file)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / FILE_NAME
+    partial = folder / f".{FILE_NAME}.partial"
+    partial.write_text(dashboard.html, encoding="utf-8")
+    os.replace(partial, path)
+    return path

@@ -1,0 +1,226 @@
+"""Executive summary: revenue, orders, customers and AOV over time, week over week, by
+region and store (marts ``agg_daily_sales``, ``v_executive_summary``,
+``agg_customer_segments`` for the distinct-customer count)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from retail_platform.lib.dashboard.marts import MartFrames
+from retail_platform.lib.dashboard.model import (
+    HEIGHT,
+    Chart,
+    Kpi,
+    Section,
+    by_seven_days,
+    styled,
+)
+
+NO_SALES = "agg_daily_sales has no rows (load a day of landing files first)"
+
+
+def store_labels(executive: pd.DataFrame) -> dict[str, str]:
+    """store_id -> "Store name (store_id)"."""
+    stores = executive.drop_duplicates("store_id")
+    return {row.store_id: f"{row.store_name} ({row.store_id})" for row in stores.itertuples()}
+
+
+def daily_totals(daily: pd.DataFrame) -> pd.DataFrame:
+    """Per day over all stores; the day's AOV weights each store's by its orders."""
+    frame = daily.assign(sales_net=daily["avg_order_value"].fillna(0) * daily["orders"])
+    days = frame.groupby("transaction_date", as_index=False)[
+        ["orders", "customers", "items_sold", "gross_revenue", "net_revenue", "sales_net"]
+    ].sum()
+    days["avg_order_value"] = days["sales_net"] / days["orders"].where(days["orders"] > 0)
+    return days.sort_values("transaction_date")
+
+
+def last_two_weeks(frame: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """Net revenue of the latest 7 days and of the 7 before, overall or per ``by``.
+    ``previous_7`` is NaN unless the data covers all 14 days (a partial week before would
+    make any change look huge)."""
+    latest, first = frame["transaction_date"].max(), frame["transaction_date"].min()
+    age = (latest - frame["transaction_date"]).dt.days
+    frame = frame.assign(
+        last_7=frame["net_revenue"].where(age < 7, 0.0),
+        previous_7=frame["net_revenue"].where((age >= 7) & (age < 14), 0.0),
+    )
+    if by is None:
+        weeks = frame[["last_7", "previous_7"]].sum().to_frame().T
+    else:
+        weeks = frame.groupby(by, as_index=False)[["last_7", "previous_7"]].sum()
+    if (latest - first).days < 13:
+        weeks["previous_7"] = float("nan")
+    return weeks
+
+
+def week_over_week(weeks: pd.DataFrame) -> pd.Series:
+    """last_7 / previous_7 - 1, NaN where there is nothing to compare with."""
+    return weeks["last_7"] / weeks["previous_7"].where(weeks["previous_7"] != 0) - 1
+
+
+def kpis(marts: MartFrames) -> list[Kpi]:
+    daily, segments = marts["daily_sales"], marts["segments"]
+    if daily.empty:
+        return [
+            Kpi("net_revenue", "Net revenue", None, "money"),
+            Kpi("orders", "Orders", None, "count"),
+            Kpi("customers", "Customers", None, "count"),
+            Kpi("avg_order_value", "Average order value", None, "money"),
+            Kpi("net_revenue_last_7_days", "Net revenue, last 7 days", None, "money"),
+            Kpi("net_revenue_wow_change", "Week over week", None, "percent"),
+        ]
+    orders = float(daily["orders"].sum())
+    sales_net = float((daily["avg_order_value"].fillna(0) * daily["orders"]).sum())
+    weeks = last_two_weeks(daily)
+    change = week_over_week(weeks).iloc[0]
+    weeks = weeks.iloc[0]
+    first, latest = daily["transaction_date"].min(), daily["transaction_date"].max()
+    span = f"{first:%Y-%m-%d} to {latest:%Y-%m-%d}"
+    return [
+        Kpi("net_revenue", "Net revenue", round(float(daily["net_revenue"].sum()), 2),
+            "money", span),
+        Kpi("orders", "Orders", orders, "count", "completed + returned"),
+        Kpi("customers", "Customers", float(segments["customers"].sum()), "count",
+            "distinct, with a sale"),
+        Kpi("avg_order_value", "Average order value",
+            round(sales_net / orders, 2) if orders else None, "money"),
+        Kpi("net_revenue_last_7_days", "Net revenue, last 7 days",
+            round(float(weeks["last_7"]), 2), "money", f"to {latest:%Y-%m-%d}"),
+        Kpi("net_revenue_wow_change", "Week over week",
+            None if pd.isna(change) else float(change),
+            "percent", "last 7 days vs the 7 before"),
+    ]  # fmt: skip
+
+
+def revenue_per_day(marts: MartFrames) -> Chart:
+    key, title = "revenue-per-day", "Net revenue per day, against the same day last week"
+    executive = marts["executive"]
+    if executive.empty:
+        return Chart.no_data(key, title, NO_SALES)
+    days = executive.groupby("transaction_date", as_index=False).agg(
+        net_revenue=("net_revenue", "sum"),
+        last_week=("net_revenue_same_day_last_week", lambda s: s.sum(min_count=1)),
+    )
+    figure = go.Figure(
+        [
+            go.Bar(x=days["transaction_date"], y=days["net_revenue"], name="net revenue"),
+            go.Scatter(
+                x=days["transaction_date"], y=days["last_week"], name="same day last week",
+                mode="lines", line={"color": "#444", "dash": "dot"},
+            ),
+        ]
+    )  # fmt: skip
+    return Chart(key, title, styled(figure), wide=True)
+
+
+def orders_customers_aov(marts: MartFrames) -> Chart:
+    key, title = "orders-customers-aov", "Orders, customers and average order value per day"
+    daily = marts["daily_sales"]
+    if daily.empty:
+        return Chart.no_data(key, title, NO_SALES)
+    days = daily_totals(daily)
+    figure = go.Figure(
+        [
+            go.Scatter(x=days["transaction_date"], y=days["orders"], name="orders"),
+            go.Scatter(x=days["transaction_date"], y=days["customers"], name="customers"),
+            go.Scatter(
+                x=days["transaction_date"], y=days["avg_order_value"], name="AOV (right)",
+                yaxis="y2", line={"dash": "dash"},
+            ),
+        ]
+    )  # fmt: skip
+    figure.update_layout(yaxis2={"overlaying": "y", "side": "right", "showgrid": False})
+    return Chart(
+        key, title, styled(figure),
+        "Customers are distinct per store and day, added over the stores.",
+    )  # fmt: skip
+
+
+def revenue_by_region_per_week(marts: MartFrames) -> Chart:
+    key, title = "revenue-by-region", "Net revenue per 7 days by region"
+    executive = marts["executive"]
+    if executive.empty:
+        return Chart.no_data(key, title, NO_SALES)
+    latest = executive["transaction_date"].max()
+    weeks = (
+        by_seven_days(executive).groupby(["period", "region"], as_index=False)["net_revenue"].sum()
+    )
+    if weeks.empty:
+        return Chart.no_data(key, title, "fewer than 7 days of sales")
+    figure = go.Figure(
+        [
+            go.Bar(x=group["period"], y=group["net_revenue"], name=region)
+            for region, group in weeks.groupby("region")
+        ]
+    )
+    figure.update_layout(barmode="stack", xaxis_title="7 days ending")
+    return Chart(
+        key, title, styled(figure),
+        f"Complete 7-day periods ending on {latest:%Y-%m-%d} and every 7 days before.",
+    )  # fmt: skip
+
+
+def week_over_week_by_region(marts: MartFrames) -> Chart:
+    key, title = "wow-by-region", "Week over week by region: last 7 days vs the 7 before"
+    executive = marts["executive"]
+    if executive.empty:
+        return Chart.no_data(key, title, NO_SALES)
+    regions = last_two_weeks(executive, by="region")
+    regions = regions.assign(change=week_over_week(regions)).dropna(subset=["change"])
+    if regions.empty:
+        return Chart.no_data(key, title, "fewer than 14 days of sales: nothing to compare with")
+    figure = go.Figure(
+        go.Bar(
+            x=regions["region"], y=regions["change"],
+            marker_color=["#2e9d5b" if c >= 0 else "#d1495b" for c in regions["change"]],
+            customdata=regions[["last_7", "previous_7"]],
+            hovertemplate="%{x}: %{y:+.1%}<br>last 7 days %{customdata[0]:,.2f}"
+            "<br>7 before %{customdata[1]:,.2f}<extra></extra>",
+        )
+    )  # fmt: skip
+    return Chart(key, title, styled(figure, percent_axis="y"))
+
+
+def revenue_by_store(marts: MartFrames) -> Chart:
+    key, title = "revenue-by-store", "Net revenue by store"
+    executive = marts["executive"]
+    if executive.empty:
+        return Chart.no_data(key, title, NO_SALES)
+    labels = store_labels(executive)
+    stores = (
+        executive.groupby(["store_id", "region"], as_index=False)["net_revenue"]
+        .sum()
+        .sort_values("net_revenue")
+    )
+    figure = go.Figure(
+        [
+            go.Bar(
+                y=[labels[s] for s in group["store_id"]], x=group["net_revenue"],
+                name=region, orientation="h",
+            )
+            for region, group in stores.groupby("region")
+        ]
+    )  # fmt: skip
+    styled(figure).update_layout(
+        yaxis={"categoryorder": "total ascending"}, height=max(HEIGHT, 26 * len(stores) + 80)
+    )
+    return Chart(key, title, figure)
+
+
+def section(marts: MartFrames) -> Section:
+    return Section(
+        key="executive",
+        title="Executive summary",
+        summary="Sales by the contract's definitions: completed and returned orders count, "
+        "a returned order nets to zero on the day it was ordered.",
+        kpis=kpis(marts),
+        charts=[
+            revenue_per_day(marts),
+            orders_customers_aov(marts),
+            revenue_by_region_per_week(marts),
+            week_over_week_by_region(marts),
+            revenue_by_store(marts),
+        ],
+    )

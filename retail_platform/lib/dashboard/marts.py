@@ -1,0 +1,159 @@
+"""What the dashboard reads from the marts, through the ``Warehouse`` resource.
+
+Every query is a constant: fixed column lists from the mart views (``sql/models/marts``),
+no text from config or data is put into SQL. The per-customer marts are aggregated in the
+warehouse (a production mart has one row per customer); the others are small (days x
+stores, months x products, carriers) and are read whole. The SQL is the dialect common to
+DuckDB and BigQuery (unqualified ``dataset.table`` names; BigQuery resolves them in the
+client's project).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from retail_platform.lib.warehouse import Warehouse
+
+MARTS_SCHEMA = "retail_marts"
+
+
+@dataclass(frozen=True)
+class MartQuery:
+    """One read of one mart: ``columns`` come back, computed by ``select`` (default: the
+    columns themselves) with an optional ``where`` / ``group_by``."""
+
+    mart: str
+    columns: tuple[str, ...]
+    select: str = ""
+    where: str = ""
+    group_by: str = ""
+
+    @property
+    def sql(self) -> str:
+        sql = f"SELECT {self.select or ', '.join(self.columns)} FROM {MARTS_SCHEMA}.{self.mart}"
+        if self.where:
+            sql += f" WHERE {self.where}"
+        if self.group_by:
+            sql += f" GROUP BY {self.group_by}"
+        return sql
+
+
+_SCORED = "churn_probability IS NOT NULL"
+
+#: frame name -> query. Only columns the mart views really have (sql/models/marts/*.yml).
+QUERIES: Mapping[str, MartQuery] = {
+    "executive": MartQuery(
+        "v_executive_summary",
+        ("transaction_date", "store_id", "store_name", "region", "orders", "customers",
+         "items_sold", "net_revenue", "avg_order_value", "net_revenue_same_day_last_week"),
+    ),
+    "daily_sales": MartQuery(
+        "agg_daily_sales",
+        ("transaction_date", "store_id", "orders", "customers", "items_sold", "gross_revenue",
+         "net_revenue", "avg_order_value"),
+    ),
+    "products": MartQuery(
+        "top_products_monthly",
+        ("month", "product_id", "product_name", "category", "units", "net_revenue",
+         "rank_in_month"),
+    ),
+    "employees": MartQuery(
+        "employee_performance", ("employee_id", "store_id", "full_name", "orders", "net_revenue")
+    ),
+    "payments": MartQuery(
+        "payment_mix", ("transaction_date", "method", "payments", "amount", "failure_rate")
+    ),
+    "segments": MartQuery(
+        "agg_customer_segments",
+        ("segment", "r_score", "f_score", "customers", "monetary", "one_time_customers",
+         "one_time_monetary"),
+        select="segment, r_score, f_score, count(*) AS customers, sum(monetary) AS monetary, "
+        "sum(CASE WHEN frequency = 1 THEN 1 ELSE 0 END) AS one_time_customers, "
+        "sum(CASE WHEN frequency = 1 THEN monetary ELSE 0 END) AS one_time_monetary",
+        group_by="segment, r_score, f_score",
+    ),
+    "churn_bands": MartQuery(
+        "customer_health",
+        ("churn_risk_band", "segment", "customers", "lifetime_value", "churn_probability"),
+        select="churn_risk_band, segment, count(*) AS customers, "
+        "sum(lifetime_value) AS lifetime_value, avg(churn_probability) AS churn_probability",
+        where=_SCORED,
+        group_by="churn_risk_band, segment",
+    ),
+    "churn_histogram": MartQuery(
+        "customer_health",
+        ("bucket", "customers"),
+        select="floor(churn_probability * 20) AS bucket, count(*) AS customers",
+        where=_SCORED,
+        group_by="floor(churn_probability * 20)",
+    ),
+    "inventory": MartQuery(
+        "store_inventory_alerts",
+        ("store_id", "product_id", "as_of_date", "on_hand", "reorder_point", "avg_daily_units",
+         "days_of_cover", "below_reorder_point"),
+    ),
+    "shipping": MartQuery(
+        "shipping_performance",
+        ("carrier", "shipments", "delivered", "on_time_rate", "avg_delay_days", "damage_rate",
+         "loss_rate"),
+    ),
+}  # fmt: skip
+
+#: The mart views the dashboard reads (the asset's upstream dependencies).
+MARTS_READ: tuple[str, ...] = tuple(dict.fromkeys(query.mart for query in QUERIES.values()))
+
+_DATE_COLUMNS = {"transaction_date", "month", "as_of_date"}
+_TEXT_COLUMNS = {
+    "store_id", "store_name", "region", "product_id", "product_name", "category",
+    "employee_id", "full_name", "method", "segment", "churn_risk_band", "carrier",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MartFrames:
+    """One DataFrame per query in ``QUERIES``: dates as ``datetime64``, money and ratios
+    as floats (exact decimals are for the warehouse; a chart needs numbers), text as is."""
+
+    frames: Mapping[str, pd.DataFrame]
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.frames[name]
+
+    def rows(self) -> dict[str, int]:
+        return {name: len(frame) for name, frame in self.frames.items()}
+
+
+def normalized(frame: pd.DataFrame) -> pd.DataFrame:
+    """DuckDB and BigQuery return dates, DECIMAL/NUMERIC and booleans as different types;
+    this gives one set of dtypes whatever the engine."""
+    frame = frame.copy()
+    frame.columns = [str(c).lower() for c in frame.columns]
+    for column in frame.columns:
+        series = frame[column]
+        if column in _DATE_COLUMNS:
+            frame[column] = pd.to_datetime(series.astype("string"))
+        elif column == "below_reorder_point":
+            frame[column] = series.astype("boolean").fillna(False).astype(bool)
+        elif column in _TEXT_COLUMNS:
+            frame[column] = series.astype("string").fillna("(unknown)").astype(object)
+        else:
+            frame[column] = pd.to_numeric(series.astype(object), errors="raise").astype(float)
+    return frame
+
+
+def load_marts(warehouse: Warehouse) -> MartFrames:
+    """Every query of ``QUERIES`` against ``warehouse``."""
+    return MartFrames({name: normalized(warehouse.frame(q.sql)) for name, q in QUERIES.items()})
+
+
+def empty_marts() -> MartFrames:
+    """What ``load_marts`` gives on a warehouse whose marts have no rows yet."""
+    return MartFrames(
+        {
+            name: normalized(pd.DataFrame({c: pd.Series(dtype=object) for c in query.columns}))
+            for name, query in QUERIES.items()
+        }
+    )
