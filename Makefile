@@ -25,8 +25,8 @@ setup: $(STAMP)  ## the environment, and dbt's manifest.json (dbt parse) for the
 demo: setup  ## simulate 120 days, run every layer and the churn model over them, headless
 	$(BIN)/retail-platform demo
 
-dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (local target)
-	$(BIN)/python -c "from retail_platform.instance import dagster_home; dagster_home()"
+dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (local target); says how to load data when empty
+	RETAIL_TARGET=local $(BIN)/python -m retail_platform.instance
 	RETAIL_TARGET=local $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 test: setup  ## the whole pytest suite (the BigQuery-target tests included)

@@ -25,14 +25,10 @@ from retail_platform.lib.targets import Target, current_target
 
 def build_definitions(target: Target) -> dg.Definitions:
     """Every asset, check, job, schedule and sensor, wired to ``target``'s resources."""
+    python_assets = [*raw_assets(target), *ml_assets(target), *dashboard_assets(target)]
     return dg.Definitions(
-        assets=[
-            *raw_assets(target),
-            dbt_partitioned_models,
-            dbt_models,
-            *ml_assets(target),
-            *dashboard_assets(target),
-        ],
+        # dbt assets carry their code references already (the translator's settings).
+        assets=[*dg.with_source_code_references(python_assets), dbt_partitioned_models, dbt_models],
         asset_checks=reconciliation_checks,
         jobs=[daily_pipeline, full_backfill, churn_retrain, simulate_day_job],
         schedules=[churn_retrain_weekly],

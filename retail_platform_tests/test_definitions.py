@@ -98,3 +98,33 @@ def test_the_instance_gives_the_warehouse_pool_one_slot(tmp_path, monkeypatch):
         pools = instance.get_concurrency_config().pool_config
         assert pools.default_pool_limit == 1
         assert pools.pool_granularity.value == "op"
+
+
+def test_every_asset_explains_itself_in_the_ui():
+    """Description, owners, kinds (with the warehouse's), columns and code references on
+    every asset; a freshness policy on gold and marts. The dashboard is a file, not a
+    table: it has no columns."""
+    from retail_platform.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = graph.get_all_asset_keys()
+    assert len(keys) > 40
+    for key in keys:
+        node, name = graph.get(key), key.to_user_string()
+        assert node.description and len(node.description) > 20, name
+        assert node.owners, name
+        assert node.kinds & {"duckdb", "sklearn"}, name  # where it lives or what trains it
+        assert "dagster/code_references" in node.metadata, name
+        if key != dg.AssetKey(["marts", "dashboard"]):
+            assert node.metadata["dagster/column_schema"].columns, name
+        fresh = node.freshness_policy is not None
+        assert fresh == (key.path[0] in ("gold", "marts")), name
+
+
+def test_make_dev_says_how_to_load_data_into_an_empty_warehouse(tmp_path, week):
+    from retail_platform.instance import warehouse_status
+
+    empty = warehouse_status(str(tmp_path / "none.duckdb"))
+    assert "is empty" in empty and "make demo" in empty
+    loaded = warehouse_status(str(week.database))
+    assert "holds sales from 2025-01-01 to 2025-01-07" in loaded

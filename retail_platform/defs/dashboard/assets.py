@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from retail_platform.defs.freshness import DAILY
 from retail_platform.lib.dashboard import (
     MARTS_READ,
     load_marts,
@@ -39,6 +40,7 @@ def dashboard_assets(target: Target) -> list[dg.AssetsDefinition]:
         key=DASHBOARD,
         deps=[dg.AssetKey(["marts", mart]) for mart in MARTS_READ],
         group_name="marts",
+        freshness_policy=DAILY,
         pool=WAREHOUSE_POOL,  # reads the DuckDB file: never while dbt writes it
         kinds={"python", "plotly", target.warehouse_kind},
         owners=OWNERS,

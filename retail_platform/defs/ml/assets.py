@@ -14,7 +14,13 @@ import dagster as dg
 import pandas as pd
 
 from retail_platform.lib.churn.engine import ChurnEngine, TrainedModel
-from retail_platform.lib.churn.features import RISK_BANDS, risk_band
+from retail_platform.lib.churn.features import (
+    CATEGORICAL_FEATURES,
+    LABEL,
+    NUMERIC_FEATURES,
+    RISK_BANDS,
+    risk_band,
+)
 from retail_platform.lib.targets import WAREHOUSE_POOL, Target
 from retail_platform.lib.warehouse import Warehouse
 
@@ -83,6 +89,19 @@ def ml_assets(target: Target) -> list[dg.AssetsDefinition]:
         pool=WAREHOUSE_POOL,
         kinds={"python", engine_kind},
         owners=OWNERS,
+        # A model has no rows: its schema is what it reads from ml/churn_features.
+        metadata={
+            "dagster/column_schema": dg.TableSchema(
+                columns=[
+                    *(dg.TableColumn(c, "double", "numeric feature") for c in NUMERIC_FEATURES),
+                    *(
+                        dg.TableColumn(c, "string", "categorical feature")
+                        for c in CATEGORICAL_FEATURES
+                    ),
+                    dg.TableColumn(LABEL, "boolean", "label: no sale in the label window"),
+                ]
+            )
+        },
         check_specs=[
             dg.AssetCheckSpec(
                 name=AUC_CHECK,

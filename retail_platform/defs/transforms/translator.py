@@ -9,6 +9,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
+from retail_platform.defs.freshness import FRESHNESS_BY_LAYER
+
 LAYERS = ("silver", "gold", "ml", "marts")
 OWNERS = ["team:data-platform"]
 
@@ -44,3 +46,8 @@ class RetailDbtTranslator(DagsterDbtTranslator):
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return OWNERS
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        policy = FRESHNESS_BY_LAYER.get(spec.group_name or "")
+        return spec.replace_attributes(freshness_policy=policy) if policy else spec
