@@ -12,7 +12,6 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-from dagster_duckdb_pandas import DuckDBPandasIOManager
 
 from retail_platform.defs.ml.assets import ml_assets
 from retail_platform.defs.raw.assets import raw_assets
@@ -20,6 +19,7 @@ from retail_platform.defs.transforms.assets import dbt_models, dbt_partitioned_m
 from retail_platform.defs.transforms.checks import reconciliation_checks
 from retail_platform.defs.transforms.resource import dbt_resource
 from retail_platform.lib.churn.engine import SklearnChurnEngine
+from retail_platform.lib.io_managers import DuckDBWarehouseIOManager
 from retail_platform.lib.landing_zone import LocalLandingZone
 from retail_platform.lib.targets import PROJECT_ROOT, Target
 from retail_platform.lib.warehouse import DuckDBWarehouse
@@ -51,7 +51,7 @@ class Platform:
 
     def resources(self) -> dict:
         return {
-            "io_manager": DuckDBPandasIOManager(database=str(self.database)),
+            "io_manager": DuckDBWarehouseIOManager(database=str(self.database)),
             "landing_zone": self.landing,
             "dbt": dbt_resource(),
             "warehouse": DuckDBWarehouse(database=str(self.database)),

@@ -3,10 +3,17 @@ from datetime import date
 import pytest
 
 from retail_platform.lib.entities import ENTITIES, ORDER_ITEMS, STORES
-from retail_platform.lib.landing_files import MalformedFile, read_landing_file
+from retail_platform.lib.landing_files import MalformedFile, file_schema, read_landing_file
 from retail_platform_tests.handmade import csv_bytes, jsonl, row
 
 DAY = date(2025, 1, 6)
+
+
+def read(entity, path: str, data: bytes):
+    """The file as read (an Arrow table of file_schema), as a frame for assertions."""
+    table = read_landing_file(entity, path, data)
+    assert table.schema == file_schema(entity)
+    return table.to_pandas()
 
 
 def test_jsonl_and_csv_land_as_the_same_text_rows():
@@ -14,8 +21,8 @@ def test_jsonl_and_csv_land_as_the_same_text_rows():
         row("order_items", DAY, order_id="O1", line_no=1, unit_price=19.99, discount_rate=0),
         row("order_items", DAY, order_id="O1", line_no=2, quantity=3, unit_price=5, line_amount=15),
     ]
-    from_json = read_landing_file(ORDER_ITEMS, "a.jsonl", jsonl(rows))
-    from_csv = read_landing_file(ORDER_ITEMS, "a.csv", csv_bytes(rows))
+    from_json = read(ORDER_ITEMS, "a.jsonl", jsonl(rows))
+    from_csv = read(ORDER_ITEMS, "a.csv", csv_bytes(rows))
     cols = ORDER_ITEMS.column_names
     assert from_json[cols].to_dict("records") == from_csv[cols].to_dict("records")
     assert from_json.loc[0, "unit_price"] == "19.99"
@@ -26,17 +33,17 @@ def test_jsonl_and_csv_land_as_the_same_text_rows():
 
 def test_bad_values_are_kept_as_text_for_silver_to_reject():
     bad = row("order_items", DAY, quantity="abc", order_id=None)
-    frame = read_landing_file(ORDER_ITEMS, "a.jsonl", jsonl([bad]))
+    frame = read(ORDER_ITEMS, "a.jsonl", jsonl([bad]))
     assert frame.loc[0, "quantity"] == "abc"
     assert frame.loc[0, "order_id"] is None
 
 
 def test_unexpected_fields_are_kept_in_extra():
     rows = [row("stores", DAY, promo_code="XMAS"), row("stores", DAY)]
-    frame = read_landing_file(STORES, "a.jsonl", jsonl(rows))
+    frame = read(STORES, "a.jsonl", jsonl(rows))
     assert frame.loc[0, "_extra"] == '{"promo_code": "XMAS"}'
     assert frame.loc[1, "_extra"] is None
-    from_csv = read_landing_file(STORES, "a.csv", csv_bytes(rows))
+    from_csv = read(STORES, "a.csv", csv_bytes(rows))
     assert from_csv.loc[0, "_extra"] == '{"promo_code": "XMAS"}'
 
 
@@ -62,6 +69,6 @@ def test_unreadable_files_are_refused_with_a_reason(path, data, reason):
 
 
 def test_empty_jsonl_file_is_zero_rows_not_an_error():
-    frame = read_landing_file(ENTITIES["orders"], "a.jsonl", b"")
+    frame = read(ENTITIES["orders"], "a.jsonl", b"")
     assert len(frame) == 0
     assert list(frame.columns)[: len(ENTITIES["orders"].columns)] == ENTITIES["orders"].column_names

@@ -5,9 +5,9 @@ from datetime import date
 import dagster as dg
 import duckdb
 import pytest
-from dagster_duckdb_pandas import DuckDBPandasIOManager
 
 from retail_platform.defs.raw.assets import raw_assets
+from retail_platform.lib.io_managers import DuckDBWarehouseIOManager
 from retail_platform.lib.landing_zone import landing_path
 from retail_platform.lib.targets import Target
 from retail_platform.lib.warehouse import DuckDBWarehouse
@@ -33,7 +33,7 @@ def run(assets, zone, database, partition_key=None, window=None) -> dg.ExecuteIn
     return dg.materialize(
         assets,
         resources={
-            "io_manager": DuckDBPandasIOManager(database=database),
+            "io_manager": DuckDBWarehouseIOManager(database=database),
             "landing_zone": zone,
             "warehouse": DuckDBWarehouse(database=database),
         },

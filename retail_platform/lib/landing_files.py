@@ -17,8 +17,8 @@ import os
 import tempfile
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from retail_platform.lib.entities import Entity
@@ -31,14 +31,25 @@ class MalformedFile(ValueError):
     """A landing file that cannot be loaded; the message is the readable reason."""
 
 
-def read_landing_file(entity: Entity, path: str, data: bytes) -> pd.DataFrame:
+def read_landing_file(entity: Entity, path: str, data: bytes) -> pa.Table:
     """Rows of ``data`` as text columns in contract order, plus ``_extra`` (unexpected
-    fields as a JSON object, or null) and ``_source_line`` (1-based line in the file)."""
+    fields as a JSON object, or null) and ``_source_line`` (1-based line in the file),
+    as an Arrow table of :func:`file_schema`."""
     if path.endswith(".csv"):
         return _read_csv(entity, data)
     if path.endswith(".jsonl"):
         return _read_jsonl(entity, data)
     raise MalformedFile(f"{path}: unknown file type (expected .jsonl or .csv)")
+
+
+def file_schema(entity: Entity) -> pa.Schema:
+    return pa.schema(
+        [
+            *(pa.field(name, pa.string()) for name in entity.column_names),
+            pa.field(EXTRA_COLUMN, pa.string()),
+            pa.field(LINE_COLUMN, pa.int64()),
+        ]
+    )
 
 
 def _missing_columns_error(entity: Entity, present: set[str]) -> None:
@@ -49,23 +60,21 @@ def _missing_columns_error(entity: Entity, present: set[str]) -> None:
         )
 
 
-def _extras_as_json(frame: pd.DataFrame, extra_columns: list[str]) -> pd.Series:
+def _extras_as_json(table: pa.Table, extra_columns: list[str]) -> pa.Array:
     if not extra_columns:
-        return pd.Series([None] * len(frame), index=frame.index, dtype=object)
-    extras = frame[extra_columns]
-    return pd.Series(
+        return pa.nulls(table.num_rows, pa.string())
+    return pa.array(
         [
             json.dumps(present)
             if (present := {k: v for k, v in row.items() if v is not None})
             else None
-            for row in extras.to_dict(orient="records")
+            for row in table.select(extra_columns).to_pylist()
         ],
-        index=frame.index,
-        dtype=object,
+        pa.string(),
     )
 
 
-def _read_csv(entity: Entity, data: bytes) -> pd.DataFrame:
+def _read_csv(entity: Entity, data: bytes) -> pa.Table:
     try:
         text = data.decode("utf-8-sig") if data else ""
     except UnicodeDecodeError as error:
@@ -87,16 +96,15 @@ def _read_csv(entity: Entity, data: bytes) -> pd.DataFrame:
         )
     except pa.ArrowInvalid as error:
         raise MalformedFile(f"cannot parse CSV: {error}") from None
-    frame = table.to_pandas(types_mapper=None)
-    frame = frame.astype(object).where(frame.notna(), None)
     extra_columns = [c for c in header if c not in set(entity.column_names)]
-    result = frame[entity.column_names].copy()
-    result[EXTRA_COLUMN] = _extras_as_json(frame, extra_columns)
-    result[LINE_COLUMN] = range(2, len(result) + 2)
-    return result.reset_index(drop=True)
+    columns = [table.column(name) for name in entity.column_names]
+    lines = pa.array(range(2, table.num_rows + 2), pa.int64())
+    return pa.Table.from_arrays(
+        [*columns, _extras_as_json(table, extra_columns), lines], schema=file_schema(entity)
+    )
 
 
-def _read_jsonl(entity: Entity, data: bytes) -> pd.DataFrame:
+def _read_jsonl(entity: Entity, data: bytes) -> pa.Table:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -112,46 +120,64 @@ def _read_jsonl(entity: Entity, data: bytes) -> pd.DataFrame:
         os.unlink(file_name)
 
 
-def _query_jsonl(entity: Entity, file_name: str) -> pd.DataFrame:
+def _query_jsonl(entity: Entity, file_name: str) -> pa.Table:
+    """One DuckDB pass over the file: each line parsed once into the contract's columns
+    as text (json_transform: numbers keep DuckDB's text of them, as ``->>`` gives), with
+    its line number, whether it is an object, and its keys."""
     known = entity.column_names
-    # Identifiers come from the contract (entities.py), never from file content.
-    fields = ", ".join(f"json ->> '{name}' AS \"{name}\"" for name in known)
+    # Identifiers and the structure come from the contract (entities.py), never from
+    # file content.
+    structure = json.dumps(dict.fromkeys(known, "VARCHAR")).replace("'", "''")
     known_list = ", ".join(f"'{name}'" for name in known)
     connection = _parser().cursor()
     try:
-        try:
-            connection.execute(
-                "CREATE TEMP TABLE landed AS "
-                "SELECT json, row_number() OVER () AS line FROM read_ndjson_objects(?)",
-                [file_name],
-            )
-        except duckdb.InvalidInputException:
-            reason = _first_bad_json_line(file_name)
-            raise MalformedFile(f"cannot parse JSON lines: {reason}") from None
-        not_object = connection.execute(
-            "SELECT min(line) FROM landed WHERE json_type(json) <> 'OBJECT'"
-        ).fetchone()[0]
-        if not_object is not None:
-            raise MalformedFile(f"line {not_object} is not a JSON object")
-        keys = connection.execute("SELECT DISTINCT unnest(json_keys(json)) FROM landed")
-        _missing_columns_error(entity, {row[0] for row in keys.fetchall()})
-        frame = connection.execute(
-            f"""SELECT {fields},
-                   CASE WHEN len(list_filter(json_keys(json),
+        parsed = connection.sql(
+            f"""SELECT line, is_object, keys,
+                   CASE WHEN is_object THEN json_transform(json, '{structure}') END AS fields,
+                   CASE WHEN len(list_filter(keys,
                                  lambda k: NOT list_contains([{known_list}], k))) > 0
-                        THEN json END AS {EXTRA_COLUMN},
-                   line AS {LINE_COLUMN}
-            FROM landed ORDER BY line"""
-        ).df()
+                        THEN json END AS {EXTRA_COLUMN}
+            FROM (SELECT json, row_number() OVER () AS line,
+                         json_type(json) = 'OBJECT' AS is_object, json_keys(json) AS keys
+                  FROM read_ndjson_objects(?))
+            ORDER BY line""",
+            params=[file_name],
+        ).to_arrow_table()
+    except duckdb.InvalidInputException:
+        reason = _first_bad_json_line(file_name)
+        raise MalformedFile(f"cannot parse JSON lines: {reason}") from None
     finally:
         connection.close()
-    has_extra = frame[EXTRA_COLUMN].notna()
-    if has_extra.any():
-        frame.loc[has_extra, EXTRA_COLUMN] = [
-            json.dumps({k: v for k, v in json.loads(raw).items() if k not in set(known)})
-            for raw in frame.loc[has_extra, EXTRA_COLUMN]
-        ]
-    return frame
+    objects = parsed.column("is_object")
+    if pc.any(pc.invert(objects)).as_py():
+        first = pc.min(pc.filter(parsed.column("line"), pc.invert(objects))).as_py()
+        raise MalformedFile(f"line {first} is not a JSON object")
+    _missing_columns_error(
+        entity, set(pc.unique(pc.list_flatten(parsed.column("keys"))).to_pylist())
+    )
+    fields = parsed.column("fields").combine_chunks()
+    columns = [fields.field(name) for name in known]
+    extras = _only_unexpected(parsed.column(EXTRA_COLUMN), set(known))
+    table = pa.Table.from_arrays(
+        [*columns, extras, parsed.column("line")],
+        names=[*known, EXTRA_COLUMN, LINE_COLUMN],
+    )
+    return table.cast(file_schema(entity))
+
+
+def _only_unexpected(raw_rows: pa.ChunkedArray, known: set[str]) -> pa.Array:
+    """``_extra``: the unexpected fields of the rows that have any (rare), as JSON."""
+    if raw_rows.null_count == len(raw_rows):
+        return pa.nulls(len(raw_rows), pa.string())
+    return pa.array(
+        [
+            None
+            if raw is None
+            else json.dumps({k: v for k, v in json.loads(raw).items() if k not in known})
+            for raw in raw_rows.to_pylist()
+        ],
+        pa.string(),
+    )
 
 
 @functools.cache
@@ -174,8 +200,5 @@ def _first_bad_json_line(file_name: str) -> str:
     return "the file is not valid JSON lines"
 
 
-def _empty(entity: Entity) -> pd.DataFrame:
-    frame = pd.DataFrame({name: pd.Series(dtype=object) for name in entity.column_names})
-    frame[EXTRA_COLUMN] = pd.Series(dtype=object)
-    frame[LINE_COLUMN] = pd.Series(dtype="int64")
-    return frame
+def _empty(entity: Entity) -> pa.Table:
+    return file_schema(entity).empty_table()

@@ -1,8 +1,13 @@
-"""Read a window of landing files for one entity into one raw frame.
+"""Read a window of landing files for one entity, a day at a time, into Parquet batches.
 
-Shared by the raw assets (which write the frame) and the landing sensor (which
-only validates files before asking for a run): a file either loads completely or
-is quarantined with its reason — never half-loaded, never silently skipped.
+Shared by the raw assets (which hand the batches to the IO manager) and the landing
+sensor (which only validates files before asking for a run): a file either loads
+completely or is quarantined with its reason — never half-loaded, never silently skipped.
+
+A window of any length is read one day at a time and each day is written to its own
+Parquet file in a staging folder, so memory holds one day, not the window: a year's
+backfill is one run that never has the year in memory. The IO managers then load the
+files in bulk (``lib/io_managers.py``).
 """
 
 from __future__ import annotations
@@ -10,9 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
-import pandas as pd
+import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from retail_platform.lib.entities import PARTITION_COLUMN, Entity
 from retail_platform.lib.landing_files import (
@@ -25,12 +32,20 @@ from retail_platform.lib.landing_zone import LandingFile, LandingZone
 
 SOURCE_FILE_COLUMN = "_source_file"
 INGESTED_AT_COLUMN = "_ingested_at"
-TEXT = pd.ArrowDtype(pa.string())
+
+
+@dataclass(frozen=True)
+class ParquetBatches:
+    """Rows staged as Parquet files that share one schema: what a raw asset outputs."""
+
+    paths: tuple[Path, ...]
+    rows: int
+    schema: pa.Schema
 
 
 @dataclass
-class RawBatch:
-    frame: pd.DataFrame
+class RawWindow:
+    batches: ParquetBatches
     files: list[str] = field(default_factory=list)
     quarantined: dict[str, str] = field(default_factory=dict)  # path -> reason
 
@@ -43,43 +58,9 @@ def days_in(start: date, end: date) -> Iterable[date]:
         day += timedelta(days=1)
 
 
-def load_file(zone: LandingZone, entity: Entity, file: LandingFile) -> pd.DataFrame:
+def load_file(zone: LandingZone, entity: Entity, file: LandingFile) -> pa.Table:
     """Rows of one landing file; raises MalformedFile with the reason."""
     return read_landing_file(entity, file.path, zone.read_bytes(file.path))
-
-
-def read_raw_window(
-    zone: LandingZone,
-    entity: Entity,
-    start: date,
-    end: date,
-    log: Callable[[str], None] = lambda _: None,
-) -> RawBatch:
-    """Every landing file of ``entity`` for the days [start, end), with lineage columns.
-
-    Malformed files are moved to quarantine (with a report beside them) and left
-    out; every other file of the window still loads.
-    """
-    ingested_at = pd.Timestamp(datetime.now(UTC)).floor("us").tz_localize(None)
-    frames: list[pd.DataFrame] = []
-    batch = RawBatch(frame=pd.DataFrame())
-    for day in days_in(start, end):
-        for file in sorted(zone.list_files(entity.name, day), key=lambda f: f.path):
-            try:
-                rows = load_file(zone, entity, file)
-            except MalformedFile as error:
-                reason = str(error)
-                where = zone.quarantine_file(file.path, reason)
-                batch.quarantined[file.path] = reason
-                log(f"quarantined {file.path} -> {where}: {reason}")
-                continue
-            rows[SOURCE_FILE_COLUMN] = file.path
-            rows[INGESTED_AT_COLUMN] = ingested_at
-            rows[PARTITION_COLUMN] = day
-            frames.append(rows)
-            batch.files.append(file.path)
-    batch.frame = _concat(entity, frames)
-    return batch
 
 
 def raw_column_types(entity: Entity) -> dict[str, str]:
@@ -92,33 +73,91 @@ def raw_column_types(entity: Entity) -> dict[str, str]:
     }
 
 
-def raw_columns(entity: Entity) -> list[str]:
-    return list(raw_column_types(entity))
+_ARROW_TYPES = {"string": pa.string(), "integer": pa.int64(), "datetime": pa.timestamp("us")}
 
 
-def _concat(entity: Entity, frames: list[pd.DataFrame]) -> pd.DataFrame:
-    columns = raw_columns(entity)
-    if not frames:
-        return pd.DataFrame({name: pd.Series(dtype=TEXT) for name in columns})
-    frame = pd.concat(frames, ignore_index=True)[columns]
-    # Arrow-backed text stays VARCHAR even when a column is all null in this window.
-    text_columns = [*entity.column_names, EXTRA_COLUMN, SOURCE_FILE_COLUMN]
-    frame[text_columns] = frame[text_columns].astype(TEXT)
-    # Midnight of the folder's date as a zone-less timestamp (DATETIME on BigQuery): the
-    # IO managers filter partitions with `col >= 'YYYY-mm-dd HH:MM:SS'`, a literal BigQuery
-    # cannot compare with a DATE column (dagster-io/dagster#13147) but can with a DATETIME
-    # one, on the bare partitioning column, so partition pruning keeps working.
-    frame[PARTITION_COLUMN] = pd.to_datetime(frame[PARTITION_COLUMN]).astype("datetime64[us]")
-    frame[INGESTED_AT_COLUMN] = frame[INGESTED_AT_COLUMN].astype("datetime64[us]")
-    return frame
+def raw_schema(entity: Entity) -> pa.Schema:
+    """The raw table's Arrow schema. ``_partition_date`` is midnight of the folder's date
+    as a zone-less timestamp (DATETIME on BigQuery): the IO managers filter partitions with
+    ``col >= 'YYYY-mm-dd HH:MM:SS'``, a literal BigQuery cannot compare with a DATE column
+    (dagster-io/dagster#13147) but can with a DATETIME one, on the bare partitioning
+    column, so partition pruning keeps working."""
+    return pa.schema(
+        [pa.field(name, _ARROW_TYPES[kind]) for name, kind in raw_column_types(entity).items()]
+    )
 
 
-def duplicate_counts(entity: Entity, frame: pd.DataFrame) -> dict[str, int]:
-    """Exact duplicate rows and extra rows per natural key within each partition date."""
-    if frame.empty:
+def stage_raw_window(
+    zone: LandingZone,
+    entity: Entity,
+    start: date,
+    end: date,
+    staging: Path,
+    log: Callable[[str], None] = lambda _: None,
+) -> RawWindow:
+    """Every landing file of ``entity`` for the days [start, end), with lineage columns,
+    one Parquet file per day with rows under ``staging``.
+
+    Malformed files are moved to quarantine (with a report beside them) and left out;
+    every other file of the window still loads.
+    """
+    ingested_at = datetime.now(UTC).replace(tzinfo=None)
+    schema = raw_schema(entity)
+    window = RawWindow(batches=ParquetBatches(paths=(), rows=0, schema=schema))
+    paths, rows = [], 0
+    for day in days_in(start, end):
+        tables = []
+        for file in sorted(zone.list_files(entity.name, day), key=lambda f: f.path):
+            try:
+                table = load_file(zone, entity, file)
+            except MalformedFile as error:
+                reason = str(error)
+                where = zone.quarantine_file(file.path, reason)
+                window.quarantined[file.path] = reason
+                log(f"quarantined {file.path} -> {where}: {reason}")
+                continue
+            tables.append(_with_lineage(table, schema, file.path, ingested_at, day))
+            window.files.append(file.path)
+        day_table = pa.concat_tables(tables) if tables else None
+        if day_table is not None and day_table.num_rows:
+            path = staging / f"{entity.name}-{day.isoformat()}.parquet"
+            pq.write_table(day_table, path, compression="zstd")
+            paths.append(path)
+            rows += day_table.num_rows
+    window.batches = ParquetBatches(paths=tuple(paths), rows=rows, schema=schema)
+    return window
+
+
+def _with_lineage(
+    table: pa.Table, schema: pa.Schema, path: str, ingested_at: datetime, day: date
+) -> pa.Table:
+    rows = table.num_rows
+    midnight = datetime(day.year, day.month, day.day)
+    lineage = {
+        SOURCE_FILE_COLUMN: pa.repeat(pa.scalar(path, pa.string()), rows),
+        INGESTED_AT_COLUMN: pa.repeat(pa.scalar(ingested_at, pa.timestamp("us")), rows),
+        PARTITION_COLUMN: pa.repeat(pa.scalar(midnight, pa.timestamp("us")), rows),
+    }
+    columns = [lineage[f.name] if f.name in lineage else table.column(f.name) for f in schema]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def duplicate_counts(entity: Entity, batches: ParquetBatches) -> dict[str, int]:
+    """Exact duplicate rows (same content, whatever the day) and extra rows per natural key
+    within each partition date, counted by DuckDB over the staged files."""
+    if not batches.paths:
         return {"exact_duplicate_rows": 0, "duplicate_key_rows": 0}
-    content = [*entity.column_names]
-    keys = [PARTITION_COLUMN, *(k for k in entity.natural_key if k != "transaction_date")]
-    exact = int(frame.duplicated(subset=content).sum())
-    by_key = int(frame.duplicated(subset=keys).sum())
-    return {"exact_duplicate_rows": exact, "duplicate_key_rows": by_key}
+    # Identifiers come from the contract (entities.py), never from file content.
+    content = ", ".join(f'"{c}"' for c in entity.column_names)
+    keys = ", ".join(
+        f'"{c}"' for c in (PARTITION_COLUMN, *entity.natural_key) if c != "transaction_date"
+    )
+    with duckdb.connect() as connection:
+        exact, by_key = connection.execute(
+            f"""WITH landed AS (SELECT * FROM read_parquet($paths))
+                SELECT count(*) - (SELECT count(*) FROM (SELECT DISTINCT {content} FROM landed)),
+                       count(*) - (SELECT count(*) FROM (SELECT DISTINCT {keys} FROM landed))
+                FROM landed""",
+            {"paths": [str(p) for p in batches.paths]},
+        ).fetchone()
+    return {"exact_duplicate_rows": int(exact), "duplicate_key_rows": int(by_key)}

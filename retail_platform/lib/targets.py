@@ -67,25 +67,24 @@ class Target:
 
         dbt = dbt_resource()
         if self.name == "local":
-            from dagster_duckdb_pandas import DuckDBPandasIOManager
+            from retail_platform.lib.io_managers import DuckDBWarehouseIOManager
 
             database = str(Path(duckdb_path()).resolve())
             Path(database).parent.mkdir(parents=True, exist_ok=True)
             # dbt's profile reads the same file (sql/profiles.yml, target local).
             os.environ["RETAIL_DUCKDB_PATH"] = database
             return {
-                "io_manager": DuckDBPandasIOManager(database=database),
+                "io_manager": DuckDBWarehouseIOManager(database=database),
                 "landing_zone": landing_zone_from_uri(landing_uri()),
                 "dbt": dbt,
                 "warehouse": DuckDBWarehouse(database=database),
                 "churn_engine": self.churn_engine_resource(),
             }
-        from dagster_gcp_pandas import BigQueryPandasIOManager
-
+        from retail_platform.lib.io_managers import BigQueryWarehouseIOManager
         from retail_platform.lib.landing_zone import GCSLandingZone
 
         return {
-            "io_manager": BigQueryPandasIOManager(
+            "io_manager": BigQueryWarehouseIOManager(
                 project=dg.EnvVar("GCP_PROJECT"),
                 location=os.environ.get("GCP_LOCATION"),
                 gcp_credentials=credentials_env_var(),

@@ -1,11 +1,14 @@
 """One raw asset per landing entity: ``["raw", <entity>]``, partitioned by transaction_date.
 
 A run for a partition window reads every landing file of those days, adds
-``_source_file``, ``_source_line``, ``_ingested_at`` and ``_partition_date`` and hands
-the frame to the IO manager, which replaces exactly that window: re-running a
-partition never duplicates it. A backfill of many days is one run
-(``BackfillPolicy.single_run``) that loops over the window.
+``_source_file``, ``_source_line``, ``_ingested_at`` and ``_partition_date``, stages each
+day as a Parquet file and hands the batches to the IO manager, which replaces exactly
+that window: re-running a partition never duplicates it. A backfill of many days is one
+run (``BackfillPolicy.single_run``) that holds one day in memory at a time.
 """
+
+import tempfile
+from pathlib import Path
 
 import dagster as dg
 
@@ -15,7 +18,7 @@ from retail_platform.lib.partitions import transaction_date_partitions
 from retail_platform.lib.raw_batches import (
     duplicate_counts,
     raw_column_types,
-    read_raw_window,
+    stage_raw_window,
 )
 from retail_platform.lib.targets import WAREHOUSE_POOL, Target
 from retail_platform.lib.warehouse import Warehouse
@@ -47,7 +50,7 @@ def build_raw_asset(entity: Entity, target: Target) -> dg.AssetsDefinition:
         partitions_def=transaction_date_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=WAREHOUSE_POOL,
-        kinds={"python", "pandas", target.warehouse_kind},
+        kinds={"python", "parquet", target.warehouse_kind},
         owners=OWNERS,
         check_specs=[check],
         description=(
@@ -70,31 +73,39 @@ def build_raw_asset(entity: Entity, target: Target) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, landing_zone: LandingZone, warehouse: Warehouse
     ):
         window = context.partition_time_window
-        batch = read_raw_window(
-            landing_zone, entity, window.start.date(), window.end.date(), log=context.log.warning
-        )
-        warehouse.prepare_partitioned_table(
-            f"{RAW_SCHEMA}.{entity.name}",
-            raw_column_types(entity),
-            PARTITION_COLUMN,
-            cluster_by=[c for c in CLUSTER_COLUMNS if c in entity.column_names],
-        )
-        counts = duplicate_counts(entity, batch.frame)
-        yield dg.Output(
-            batch.frame,
-            metadata={
-                "dagster/row_count": len(batch.frame),
-                "files_loaded": len(batch.files),
-                "files_quarantined": dg.MetadataValue.json(batch.quarantined),
-                "landing_zone": landing_zone.uri(),
-                **counts,
-            },
-        )
+        with tempfile.TemporaryDirectory(prefix=f"raw-{entity.name}-") as staging:
+            landed = stage_raw_window(
+                landing_zone,
+                entity,
+                window.start.date(),
+                window.end.date(),
+                Path(staging),
+                log=context.log.warning,
+            )
+            warehouse.prepare_partitioned_table(
+                f"{RAW_SCHEMA}.{entity.name}",
+                raw_column_types(entity),
+                PARTITION_COLUMN,
+                cluster_by=[c for c in CLUSTER_COLUMNS if c in entity.column_names],
+            )
+            counts = duplicate_counts(entity, landed.batches)
+            rows = landed.batches.rows
+            # The IO manager loads the staged files while this generator waits here.
+            yield dg.Output(
+                landed.batches,
+                metadata={
+                    "dagster/row_count": rows,
+                    "files_loaded": len(landed.files),
+                    "files_quarantined": dg.MetadataValue.json(landed.quarantined),
+                    "landing_zone": landing_zone.uri(),
+                    **counts,
+                },
+            )
         yield dg.AssetCheckResult(
             check_name=check.name,
             passed=counts["duplicate_key_rows"] == 0,
             severity=dg.AssetCheckSeverity.WARN,
-            metadata={**counts, "rows": len(batch.frame)},
+            metadata={**counts, "rows": rows},
         )
 
     return raw_entity
