@@ -1,9 +1,62 @@
-"""The benchmark scripts still run (tiny volumes; their figures are not asserted)."""
+"""The benchmark scripts still run (tiny volumes; their figures are not asserted).
+
+`benchmarks/run.py --quick` runs every benchmark once, in a temporary folder; the tests
+below check that each one produced its figures and that they are sane (positive counts,
+outputs not empty, runs succeeded), never how long anything took.
+"""
+
+import pytest
 
 from benchmarks import run
 
+pytestmark = pytest.mark.slow
 
-def test_benchmarks_run_in_quick_mode():
-    figures = run.main(["--quick"])
+
+@pytest.fixture(scope="module")
+def figures():
+    return run.main(["--quick"])
+
+
+def test_simulator_and_sensor(figures):
     assert figures["simulator"]["order_lines"] > 0
     assert figures["sensor"]["run requests from that tick"] > 0
+
+
+def test_backfill_platform_and_baseline(figures):
+    backfill = figures["backfill"]
+    assert backfill["success"]
+    assert backfill["raw_order_lines"] > 0
+    assert backfill["rows"]["retail_gold.fact_sales"] > 0
+    assert backfill["rows"]["retail_marts.agg_daily_sales"] > 0
+    assert all(backfill["layer_seconds"][layer] > 0 for layer in ("raw", "silver_gold", "churn"))
+    assert backfill["peak_rss_bytes"] > 0
+    assert backfill["duckdb_bytes"] > 0
+    assert len(backfill["dbt_invocations"]) >= 2
+    assert backfill["baseline_seconds"] > 0
+    # the hand-written baseline builds the same silver, gold and mart rows as the platform
+    for table, (platform_rows, baseline_rows) in backfill["row_counts_agree"].items():
+        assert platform_rows == baseline_rows > 0 or table == "retail_silver.rejects", table
+
+
+def test_naive_one_run_per_partition(figures):
+    naive = figures["naive"]
+    assert naive["success"]
+    assert len(naive["partition_run_seconds"]) == naive["days"] >= 1
+    assert naive["seconds_per_partition"] > 0
+    assert naive["single_run_seconds_per_day"] > 0
+    assert naive["partition_run_dbt_invocations"] >= 2
+
+
+def test_daily_incremental(figures):
+    daily = figures["daily"]
+    assert daily["success"]
+    histories = [r["history_days"] for r in daily["by_history"]]
+    assert histories == sorted(histories) and len(histories) == 2
+    for result in daily["by_history"]:
+        assert result["run_requests"] == 1
+        assert result["new_day_files"] > 0
+        assert result["sensor_to_marts_seconds"] > 0
+    # the largest history comes from the backfill's warehouse, the smallest is loaded here
+    assert daily["by_history"][-1]["history_reused_from"]
+    assert daily["by_history"][0]["history_run_seconds"] > 0
+    assert daily["largest_over_smallest"] > 0

@@ -1,0 +1,256 @@
+"""Daily incremental: land one new day on a warehouse holding H days, time sensor -> marts.
+
+    python benchmarks/bench_daily.py                     # H = 30 and 365, 30,000 lines/day
+    python benchmarks/bench_daily.py --reuse data/bench/backfill-365x30000
+    python benchmarks/bench_daily.py --quick             # H = 3 and 4, 200 lines/day
+
+For each H, in ``data/bench/daily-<H>x<lines>/``:
+
+1. a warehouse holding H days: ``full_backfill`` over them as one run (raw to marts, the
+   churn model trained), or a copy of a work folder of ``bench_backfill`` that loaded
+   exactly those H days (``--reuse``; landing files hard-linked, warehouse, instance and
+   models copied);
+2. the landing sensor's cursor moved past every file there, as after ``make demo``;
+3. one new day (day H + 1, same simulation) landed;
+4. **timed**: one tick of the real ``landing_sensor`` (list, validate the new files, ask
+   for runs), then the ``daily_pipeline`` run it asked for (raw of that day -> silver ->
+   gold -> marts, churn scores with the current model).
+
+Steps 2-4 run in one child process that has already imported the code location (the
+import is reported separately: a daemon-launched run pays it in its run worker, plus the
+sensor interval, 30 s, and the queue). Reports tick + run seconds per H and the ratio
+of the largest H to the smallest. ``main(argv)`` returns the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script from anywhere
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._platform import (  # noqa: E402
+    BENCH_ROOT,
+    Workdir,
+    churn_label_days,
+    code_state,
+    ensure_landing,
+    layer_seconds,
+    load_average,
+    orders_per_day,
+    run_child,
+)
+from benchmarks.bench_backfill import LOADED_MARKER  # noqa: E402
+
+
+def _reusable(candidates: list[str], wanted: dict[str, Any]) -> Workdir | None:
+    for folder in candidates:
+        marker = Path(folder) / LOADED_MARKER
+        if marker.exists() and json.loads(marker.read_text()) == wanted:
+            return Workdir(Path(folder).resolve())
+    return None
+
+
+def _copy_loaded(source: Workdir, target: Workdir) -> None:
+    """A copy of a loaded work folder; landing files hard-linked (never modified in place:
+    the new day is new files)."""
+    shutil.rmtree(target.root, ignore_errors=True)
+    target.root.mkdir(parents=True)
+    shutil.copytree(source.landing, target.landing, copy_function=os.link)
+    shutil.copyfile(source.database, target.database)
+    for folder in ("dagster_home", "models"):
+        if (source.root / folder).exists():
+            shutil.copytree(source.root / folder, target.root / folder)
+
+
+def measure(
+    root: Path, history: int, lines: int, start: date, seed: int, reuse: list[str]
+) -> dict[str, Any]:
+    workdir = Workdir(root / f"daily-{history}x{lines}")
+    wanted = {
+        "start": start.isoformat(),
+        "days": history,
+        "orders_per_day": orders_per_day(lines),
+        "seed": seed,
+    }
+    plan: list[dict[str, Any]] = []
+    source = _reusable(reuse, wanted)
+    if source is not None:
+        _copy_loaded(source, workdir)
+    else:
+        ensure_landing(workdir, start, history, lines, seed)
+        workdir.reset_warehouse()
+        last = start + timedelta(days=history - 1)
+        plan.append({"op": "run", "job": "full_backfill", "first": start.isoformat(),
+                     "last": last.isoformat()})  # fmt: skip
+    new_day = start + timedelta(days=history)
+    plan += [
+        {"op": "mark_seen"},
+        {"op": "land_day", "day": new_day.isoformat(), "seed": seed,
+         "orders_per_day": wanted["orders_per_day"]},
+        {"op": "tick_and_run"},
+    ]  # fmt: skip
+    # The landing zone now holds one more day than its marker says: simulate afresh next time.
+    (workdir.root / "landing.json").unlink(missing_ok=True)
+    before = load_average()
+    child = run_child(workdir, workdir.env(start, churn_label_days(history)), plan, "daily")
+    steps = {s["op"]: s for s in child["steps"]}
+    tick = steps["tick_and_run"]
+    runs = tick["runs"]
+    run_seconds = sum(r["wall_seconds"] for r in runs)
+    history_run = steps.get("run")
+    return {
+        "history_days": history,
+        "history_reused_from": str(source.root) if source else None,
+        "history_run_seconds": history_run["wall_seconds"] if history_run else None,
+        "history_success": history_run["success"] if history_run else True,
+        "new_day": new_day.isoformat(),
+        "new_day_files": steps["land_day"]["files"],
+        "new_day_order_lines": steps["land_day"]["order_lines"],
+        "files_in_zone_before": steps["mark_seen"]["files"],
+        "tick_seconds": tick["tick_seconds"],
+        "run_requests": tick["run_requests"],
+        "run_seconds": run_seconds,
+        "run_success": bool(runs) and all(r["success"] for r in runs),
+        "sensor_to_marts_seconds": tick["tick_seconds"] + run_seconds,
+        "run_layer_seconds": layer_seconds(runs[0]) if runs else {},
+        "run_dbt_invocations": len(runs[0]["dbt"]) if runs else 0,
+        "run_dbt_seconds": sum(d.get("step_seconds") or 0.0 for d in runs[0]["dbt"]) if runs else 0,
+        "run_dbt_steps": [
+            {
+                k: d.get(k)
+                for k in (
+                    "invocation",
+                    "step_seconds",
+                    "startup_and_parse_seconds",
+                    "execute_seconds",
+                )
+            }
+            for d in (runs[0]["dbt"] if runs else [])
+        ],  # fmt: skip
+        "import_seconds": child["import_seconds"],
+        "load_average_before": before,
+        "load_average_after": load_average(),
+        "workdir": str(workdir.root),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="H = 3 and 4, 200 lines/day")
+    parser.add_argument("--histories", help="comma-separated H (default 30,365; quick 3,4)")
+    parser.add_argument("--lines-per-day", type=int, help="default 30,000 (quick 200)")
+    parser.add_argument("--start", type=date.fromisoformat, default=date(2025, 1, 1))
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--workdir", help="folder for the daily-<H>x<lines> work folders")
+    parser.add_argument(
+        "--reuse",
+        action="append",
+        default=[],
+        help="a bench_backfill work folder whose warehouse holds H days (repeatable)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the work folders")
+    args = parser.parse_args(argv)
+
+    histories = [int(h) for h in (args.histories or ("3,4" if args.quick else "30,365")).split(",")]
+    lines = args.lines_per_day or (200 if args.quick else 30_000)
+    holder = None
+    if args.workdir:
+        root = Path(args.workdir).resolve()
+    elif args.quick:
+        import tempfile
+
+        holder = tempfile.TemporaryDirectory(prefix="bench-daily-")
+        root = Path(holder.name)
+    else:
+        root = BENCH_ROOT
+    results = []
+    try:
+        for history in sorted(histories):
+            result = measure(root, history, lines, args.start, args.seed, args.reuse)
+            results.append(result)
+            if not args.keep and not args.quick:
+                # the copies and histories are rebuilt on the next run; keep the disk free
+                shutil.rmtree(result["workdir"], ignore_errors=True)
+    finally:
+        if holder is not None:
+            holder.cleanup()
+    smallest, largest = results[0], results[-1]
+    figures: dict[str, Any] = {
+        "order_lines_per_day": lines,
+        "code": code_state(),
+        "by_history": results,
+        "largest_over_smallest": largest["sensor_to_marts_seconds"]
+        / smallest["sensor_to_marts_seconds"],
+        "success": all(r["run_success"] and r["history_success"] for r in results),
+    }
+    if holder is None:
+        (root / f"daily-{lines}.figures.json").write_text(json.dumps(figures, indent=1))
+    report(figures)
+    return figures
+
+
+def report(f: dict[str, Any]) -> None:
+    print(f"daily incremental benchmark: one new day of ~{f['order_lines_per_day']:,} order lines")
+    for r in f["by_history"]:
+        layers = ", ".join(f"{k} {v:.1f}" for k, v in r["run_layer_seconds"].items())
+        source = (
+            f"reused {r['history_reused_from']}"
+            if r["history_reused_from"]
+            else f"loaded in {r['history_run_seconds']:.1f} s"
+        )
+        print(
+            f"  H={r['history_days']} days ({source}): tick {r['tick_seconds']:.1f} s "
+            f"({r['run_requests']} run request(s), {r['new_day_files']} new files among "
+            f"{r['files_in_zone_before']:,}) + run {r['run_seconds']:.1f} s "
+            f"({'SUCCESS' if r['run_success'] else 'FAILURE'}) = "
+            f"{r['sensor_to_marts_seconds']:.1f} s sensor to marts"
+        )
+        print(f"    run by layer (s): {layers}")
+        print(
+            f"    {r['run_dbt_invocations']} dbt invocations, {r['run_dbt_seconds']:.1f} s in "
+            "their steps"
+        )
+        print(
+            f"    (+ {r['import_seconds']:.1f} s run worker import when daemon-launched); "
+            f"load average {r['load_average_before']:.2f} -> {r['load_average_after']:.2f}"
+        )
+    print(
+        f"  H={f['by_history'][-1]['history_days']} / H={f['by_history'][0]['history_days']}: "
+        f"{f['largest_over_smallest']:.2f}x"
+    )
+
+
+def record_table(f: dict[str, Any]) -> dict[str, str]:
+    rows: dict[str, str] = {"order lines in the new day": f"~{f['order_lines_per_day']:,}"}
+    for r in f["by_history"]:
+        h = r["history_days"]
+        rows[f"H={h}: sensor tick + run = sensor to marts (s)"] = (
+            f"{r['tick_seconds']:.1f} + {r['run_seconds']:.1f} = "
+            f"{r['sensor_to_marts_seconds']:.1f}" + ("" if r["run_success"] else " (FAILURE)")
+        )
+        rows[f"H={h}: run by layer (s)"] = ", ".join(
+            f"{k} {v:.1f}" for k, v in r["run_layer_seconds"].items()
+        )
+        rows[f"H={h}: dbt invocations / their steps (s)"] = (
+            f"{r['run_dbt_invocations']} / {r['run_dbt_seconds']:.1f}"
+        )
+        rows[f"H={h}: load average before / after"] = (
+            f"{r['load_average_before']:.2f} / {r['load_average_after']:.2f}"
+        )
+    first, last = f["by_history"][0]["history_days"], f["by_history"][-1]["history_days"]
+    rows[f"H={last} / H={first}"] = f"{f['largest_over_smallest']:.2f}x"
+    rows["run worker import, not included (s)"] = f"{f['by_history'][-1]['import_seconds']:.1f}"
+    rows["code"] = f["code"]
+    return rows
+
+
+if __name__ == "__main__":
+    main()
