@@ -62,6 +62,15 @@ def service_account_credentials(encoded: str | None) -> Any:
     )
 
 
+def bigquery_client(project: str, location: str | None, encoded: str | None) -> Any:
+    """A BigQuery client with the key in ``encoded``, or with ADC when it is None."""
+    from google.cloud import bigquery
+
+    return bigquery.Client(
+        project=project, location=location, credentials=service_account_credentials(encoded)
+    )
+
+
 @contextmanager
 def key_file_for_subprocess(encoded: str | None) -> Iterator[None]:
     """While the block runs, ``GOOGLE_APPLICATION_CREDENTIALS`` names a private (0600)

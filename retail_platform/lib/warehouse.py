@@ -90,15 +90,9 @@ class BigQueryWarehouse(Warehouse):
     )
 
     def _client(self):
-        from google.cloud import bigquery
+        from retail_platform.lib.gcp_credentials import bigquery_client
 
-        from retail_platform.lib.gcp_credentials import service_account_credentials
-
-        return bigquery.Client(
-            project=self.project,
-            location=self.location,
-            credentials=service_account_credentials(self.gcp_credentials),
-        )
+        return bigquery_client(self.project, self.location, self.gcp_credentials)
 
     def _job(self, sql: str, parameters: Sequence[Any]):
         from google.cloud import bigquery
