@@ -124,6 +124,20 @@ class Workdir:
         return sum(p.stat().st_size for p in (self.database, wal) if p.exists())
 
 
+LOADED_MARKER = "loaded.json"  # what the warehouse of a work folder holds (bench_daily reuses it)
+
+
+def mark_loaded(workdir: Workdir, landed: dict[str, Any] | None) -> None:
+    """Record that the work folder's warehouse holds exactly the landed days (``landed``
+    from :func:`ensure_landing`), or, with None, that it may not."""
+    marker = workdir.root / LOADED_MARKER
+    if landed is None:
+        marker.unlink(missing_ok=True)
+    else:
+        keys = ("start", "days", "orders_per_day", "seed")
+        marker.write_text(json.dumps({k: landed[k] for k in keys}))
+
+
 def workdir_for(name: str, explicit: str | None, quick: bool) -> tuple[Workdir, Any]:
     """``explicit``, else a temporary folder in quick mode (removed by the returned
     cleanup), else ``data/bench/<name>``."""

@@ -40,6 +40,7 @@ from benchmarks._platform import (  # noqa: E402
     ensure_landing,
     layer_seconds,
     load_average,
+    mark_loaded,
     peak_rss_by_step,
     raw_split,
     run_child,
@@ -57,7 +58,6 @@ COMPARED = {
     "retail_gold.fact_sales": "fact_sales",
     "retail_marts.agg_daily_sales": "agg_daily_sales",
 }  # fmt: skip
-LOADED_MARKER = "loaded.json"  # what the warehouse of a work folder holds (bench_daily reuses it)
 
 
 def run_baseline(workdir, log_label: str = "baseline") -> dict[str, Any]:
@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     try:
         landed = ensure_landing(workdir, args.start, days, lines, args.seed)
         workdir.reset_warehouse()
-        (workdir.root / LOADED_MARKER).unlink(missing_ok=True)
+        mark_loaded(workdir, None)
         last = args.start + timedelta(days=days - 1)
         before = load_average()
         plan = [{"op": "run", "job": "full_backfill", "first": args.start.isoformat(),
@@ -300,9 +300,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         rows = table_rows(workdir.database)
         db_bytes = workdir.warehouse_bytes()
         if child["steps"][0]["success"]:
-            (workdir.root / LOADED_MARKER).write_text(
-                json.dumps({k: landed[k] for k in ("start", "days", "orders_per_day", "seed")})
-            )
+            mark_loaded(workdir, landed)
         baseline = None if args.no_baseline else run_baseline(workdir)
         figures = summarize(days, landed, child, rows, db_bytes, baseline)
         figures.update(

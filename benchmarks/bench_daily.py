@@ -2,14 +2,14 @@
 
     python benchmarks/bench_daily.py                     # H = 30 and 365, 30,000 lines/day
     python benchmarks/bench_daily.py --reuse data/bench/backfill-365x30000
-    python benchmarks/bench_daily.py --quick             # H = 3 and 4, 200 lines/day
+    python benchmarks/bench_daily.py --quick             # H = 1 and 4, 200 lines/day
 
 For each H, in ``data/bench/daily-<H>x<lines>/``:
 
 1. a warehouse holding H days: ``full_backfill`` over them as one run (raw to marts, the
-   churn model trained), or a copy of a work folder of ``bench_backfill`` that loaded
-   exactly those H days (``--reuse``; landing files hard-linked, warehouse, instance and
-   models copied);
+   churn model trained; under 3 days, too few to train, ``daily_pipeline``), or a copy
+   of a work folder of ``bench_backfill`` or ``bench_naive`` that loaded exactly those H
+   days (``--reuse``; landing files hard-linked, warehouse, instance and models copied);
 2. the landing sensor's cursor moved past every file there, as after ``make demo``;
 3. one new day (day H + 1, same simulation) landed;
 4. **timed**: one tick of the real ``landing_sensor`` (list, validate the new files, ask
@@ -38,6 +38,7 @@ if __package__ in (None, ""):  # run as a script from anywhere
 
 from benchmarks._platform import (  # noqa: E402
     BENCH_ROOT,
+    LOADED_MARKER,
     Workdir,
     churn_label_days,
     code_state,
@@ -47,7 +48,8 @@ from benchmarks._platform import (  # noqa: E402
     orders_per_day,
     run_child,
 )
-from benchmarks.bench_backfill import LOADED_MARKER  # noqa: E402
+
+MIN_TRAINING_DAYS = 3  # fewer days leave no retained customer to evaluate the churn model
 
 
 def _reusable(candidates: list[str], wanted: dict[str, Any]) -> Workdir | None:
@@ -88,7 +90,8 @@ def measure(
         ensure_landing(workdir, start, history, lines, seed)
         workdir.reset_warehouse()
         last = start + timedelta(days=history - 1)
-        plan.append({"op": "run", "job": "full_backfill", "first": start.isoformat(),
+        job = "full_backfill" if history >= MIN_TRAINING_DAYS else "daily_pipeline"
+        plan.append({"op": "run", "job": job, "first": start.isoformat(),
                      "last": last.isoformat()})  # fmt: skip
     new_day = start + timedelta(days=history)
     plan += [
@@ -144,8 +147,8 @@ def measure(
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="H = 3 and 4, 200 lines/day")
-    parser.add_argument("--histories", help="comma-separated H (default 30,365; quick 3,4)")
+    parser.add_argument("--quick", action="store_true", help="H = 1 and 4, 200 lines/day")
+    parser.add_argument("--histories", help="comma-separated H (default 30,365; quick 1,4)")
     parser.add_argument("--lines-per-day", type=int, help="default 30,000 (quick 200)")
     parser.add_argument("--start", type=date.fromisoformat, default=date(2025, 1, 1))
     parser.add_argument("--seed", type=int, default=42)
@@ -154,12 +157,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--reuse",
         action="append",
         default=[],
-        help="a bench_backfill work folder whose warehouse holds H days (repeatable)",
+        help="a bench_backfill or bench_naive work folder whose warehouse holds H days "
+        "(repeatable)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work folders")
     args = parser.parse_args(argv)
 
-    histories = [int(h) for h in (args.histories or ("3,4" if args.quick else "30,365")).split(",")]
+    histories = [int(h) for h in (args.histories or ("1,4" if args.quick else "30,365")).split(",")]
     lines = args.lines_per_day or (200 if args.quick else 30_000)
     holder = None
     if args.workdir:

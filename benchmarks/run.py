@@ -3,11 +3,12 @@
     python benchmarks/run.py [--quick] [--record] [--only NAME,...] [--keep]
 
 Benchmarks, in this order: simulator, sensor, backfill (year backfill + DuckDB baseline),
-daily (daily incremental on 30 and 365 days; reuses a warehouse the backfill loaded),
-naive (one run per partition). --quick runs each on a tiny volume in a temporary
-folder, only to prove the scripts still work (the test suite does this); its figures
-mean nothing and are never recorded. The full run keeps its work folders under
-data/bench/ only with --keep (a landed year is ~6 GB, its warehouse a few GB).
+naive (one run per partition), daily (daily incremental on 30 and 365 days; starts from
+the warehouses the backfill and the naive benchmark loaded when they hold those days).
+--quick runs each on a tiny volume in a temporary folder, only to prove the scripts
+still work (the test suite does this); its figures mean nothing and are never recorded.
+The full run keeps its work folders under data/bench/ only with --keep (a landed year is
+~6 GB, its warehouse a few GB).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from benchmarks import (  # noqa: E402
 from benchmarks._machine import record  # noqa: E402
 from benchmarks._platform import BENCH_ROOT  # noqa: E402
 
-NAMES = ("simulator", "sensor", "backfill", "daily", "naive")
+NAMES = ("simulator", "sensor", "backfill", "naive", "daily")
 
 
 def _record_simulator(sim: dict) -> None:
@@ -88,19 +89,20 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
                     "Year backfill, platform vs DuckDB baseline",
                     bench_backfill.record_table(results["backfill"]),
                 )
+        if "naive" in only:
+            results["naive"] = bench_naive.main([*quick, *where("naive")])
+            if record_figures:
+                record("Naive: one run per partition", bench_naive.record_table(results["naive"]))
         if "daily" in only:
-            # warehouses bench_backfill loaded (it checks they hold exactly the H days)
-            loaded = [results["backfill"]["workdir"]] if "backfill" in results else []
+            # warehouses bench_backfill and bench_naive loaded (bench_daily checks that they
+            # hold exactly the H days: in quick mode both histories, in a full run the year)
+            loaded = [results[name]["workdir"] for name in ("backfill", "naive") if name in results]
             if not args.quick:
                 loaded += [str(p) for p in sorted(BENCH_ROOT.glob("backfill-*")) if p.is_dir()]
             reuse = [arg for folder in dict.fromkeys(loaded) for arg in ("--reuse", folder)]
             results["daily"] = bench_daily.main([*quick, *where("daily"), *reuse])
             if record_figures:
                 record("Daily incremental run", bench_daily.record_table(results["daily"]))
-        if "naive" in only:
-            results["naive"] = bench_naive.main([*quick, *where("naive")])
-            if record_figures:
-                record("Naive: one run per partition", bench_naive.record_table(results["naive"]))
     finally:
         if holder is not None:
             holder.cleanup()

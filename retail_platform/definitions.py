@@ -14,7 +14,7 @@ from retail_platform.defs.jobs import (
     daily_pipeline,
     full_backfill,
 )
-from retail_platform.defs.landing.sensors import build_landing_sensor
+from retail_platform.defs.landing.sensors import build_landing_sensor, downstream_by_entity
 from retail_platform.defs.ml.assets import CHURN_SCORES, ml_assets
 from retail_platform.defs.raw.assets import raw_assets
 from retail_platform.defs.simulate.jobs import simulate_day_job
@@ -26,23 +26,22 @@ from retail_platform.lib.targets import Target, current_target
 def build_definitions(target: Target) -> dg.Definitions:
     """Every asset, check, job, schedule and sensor, wired to ``target``'s resources."""
     python_assets = [*raw_assets(target), *ml_assets(target), *dashboard_assets(target)]
+    assets = [*dg.with_source_code_references(python_assets), dbt_partitioned_models, dbt_models]
+    # What a landed file's run rebuilds: the daily pipeline's assets downstream of its raw
+    # asset (never the churn model: retraining is its own job).
+    built_from_raw = downstream_by_entity(
+        assets,
+        dg.AssetSelection.assets(
+            *dbt_partitioned_models.keys, *dbt_models.keys, CHURN_SCORES, DASHBOARD
+        ),
+    )
     return dg.Definitions(
         # dbt assets carry their code references already (the translator's settings).
-        assets=[*dg.with_source_code_references(python_assets), dbt_partitioned_models, dbt_models],
+        assets=assets,
         asset_checks=reconciliation_checks,
         jobs=[daily_pipeline, full_backfill, churn_retrain, simulate_day_job],
         schedules=[churn_retrain_weekly],
-        sensors=[
-            build_landing_sensor(
-                daily_pipeline,
-                downstream=[
-                    *dbt_partitioned_models.keys,
-                    *dbt_models.keys,
-                    CHURN_SCORES,
-                    DASHBOARD,
-                ],
-            )
-        ],
+        sensors=[build_landing_sensor(daily_pipeline, downstream=built_from_raw)],
         resources=target.resources(),
     )
 

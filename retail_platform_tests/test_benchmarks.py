@@ -56,7 +56,7 @@ def test_daily_incremental(figures):
         assert result["run_requests"] == 1
         assert result["new_day_files"] > 0
         assert result["sensor_to_marts_seconds"] > 0
-    # the largest history comes from the backfill's warehouse, the smallest is loaded here
-    assert daily["by_history"][-1]["history_reused_from"]
-    assert daily["by_history"][0]["history_run_seconds"] > 0
+    # both histories are the warehouses the naive run (1 day) and the backfill (4) loaded
+    assert daily["by_history"][0]["history_reused_from"] == figures["naive"]["workdir"]
+    assert daily["by_history"][-1]["history_reused_from"] == figures["backfill"]["workdir"]
     assert daily["largest_over_smallest"] > 0

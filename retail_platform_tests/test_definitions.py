@@ -128,3 +128,29 @@ def test_make_dev_says_how_to_load_data_into_an_empty_warehouse(tmp_path, week):
     assert "is empty" in empty and "make demo" in empty
     loaded = warehouse_status(str(week.database))
     assert "holds sales from 2025-01-01 to 2025-01-07" in loaded
+
+
+def test_a_run_invokes_dbt_once_per_partitioned_models_and_once_around_the_scores():
+    """dbt's start-up is paid per step: the partitioned models, then every other model
+    (the calendar included: it reads fact_sales), then customer_health, which reads the
+    churn scores the Python step between them writes."""
+    from dagster._core.definitions.dependency import NodeHandle
+
+    from retail_platform.definitions import defs
+
+    for name in ("daily_pipeline", "full_backfill"):
+        job = defs.resolve_job_def(name)
+        dbt_steps = {
+            node: {
+                key.to_user_string()
+                for key in job.asset_layer.get_selected_entity_keys_for_node(NodeHandle(node, None))
+                if isinstance(key, dg.AssetKey)
+            }
+            for node in job.graph.node_dict
+            if node.startswith("dbt")
+        }
+        assert len(dbt_steps) == 3, (name, sorted(dbt_steps))
+        assert {"gold/dim_dates", "gold/dim_customers", "ml/churn_features"} <= dbt_steps[
+            "dbt_models"
+        ]
+        assert {"marts/customer_health"} in dbt_steps.values()

@@ -126,9 +126,47 @@ def test_a_tick_reads_at_most_its_byte_budget_but_always_one_file():
     assert next_files(huge, LandingCursor(), limit=10, max_bytes=1000) == (huge, False)
 
 
-def test_runs_carry_the_layers_downstream_of_raw(local_zone):
-    downstream = [dg.AssetKey(["silver", "orders"]), dg.AssetKey(["marts", "agg_daily_sales"])]
+def test_runs_carry_what_is_built_from_the_raw_assets_that_received_files(local_zone):
+    silver_orders = dg.AssetKey(["silver", "orders"])
+    silver_stores = dg.AssetKey(["silver", "stores"])
+    daily_sales = dg.AssetKey(["marts", "agg_daily_sales"])
+    downstream = {"orders": [silver_orders, daily_sales], "stores": [silver_stores, daily_sales]}
     sensor = build_landing_sensor(daily_pipeline, downstream=downstream)
     drop(local_zone, "orders", DAY, "b1")
     (request,), _ = tick(sensor, local_zone, None)
-    assert request.asset_selection == [dg.AssetKey(["raw", "orders"]), *downstream]
+    assert request.asset_selection == [dg.AssetKey(["raw", "orders"]), daily_sales, silver_orders]
+
+
+def test_a_day_without_reference_files_rebuilds_what_its_files_feed_in_three_dbt_steps(
+    local_zone,
+):
+    """Orders and order items landed, no stores file: the run rebuilds silver orders up
+    to the marts and the dashboard, not silver stores, never the churn model; Dagster
+    plans it as the partitioned dbt models, the other models, and customer_health."""
+    from dagster._core.definitions.dependency import NodeHandle
+
+    from retail_platform.definitions import defs
+
+    drop(local_zone, "orders", DAY, "b1")
+    drop(local_zone, "order_items", DAY, "b1")
+    sensor = defs.resolve_sensor_def("landing_sensor")
+    with dg.DagsterInstance.ephemeral() as instance:
+        context = dg.build_sensor_context(instance=instance, resources={"landing_zone": local_zone})
+        [request] = sensor(context).run_requests
+    selected = set(request.asset_selection)
+    key = dg.AssetKey
+    assert {key(["raw", "orders"]), key(["silver", "orders"]), key(["gold", "fact_sales"]),
+            key(["marts", "agg_daily_sales"]), key(["marts", "dashboard"]),
+            key(["ml", "churn_scores"]), key(["marts", "customer_health"])} <= selected  # fmt: skip
+    assert not selected & {key(["raw", "stores"]), key(["silver", "stores"]),
+                           key(["gold", "dim_stores"]), key(["ml", "churn_model"])}  # fmt: skip
+    run = defs.resolve_job_def("daily_pipeline").get_subset(asset_selection=selected)
+    dbt_steps = [node for node in run.graph.node_dict if node.startswith("dbt")]
+    assert len(dbt_steps) == 3, dbt_steps
+    health = [
+        node
+        for node in dbt_steps
+        if key(["marts", "customer_health"])
+        in run.asset_layer.get_selected_entity_keys_for_node(NodeHandle(node, None))
+    ]
+    assert len(health) == 1

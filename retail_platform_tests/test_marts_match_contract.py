@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+import dagster as dg
 import pytest
 
 from retail_platform_tests.contract_model import ContractModel
@@ -130,3 +131,25 @@ def test_employee_performance(week, model):
     assert {r[0] for r in rows} == set(expected)
     for employee, _, orders, net in rows:
         assert (orders, net) == (expected[employee]["orders"], expected[employee]["net_revenue"])
+
+
+def test_dim_dates_marks_the_days_with_sales(week, model):
+    sales_days = {day for day, _store in model.daily_sales()}
+    assert len(sales_days) == 7
+    rows = week.query("SELECT date_day, has_sales FROM retail_gold.dim_dates")
+    assert {day for day, has_sales in rows if has_sales} == sales_days
+    assert len(rows) > 2000  # the whole calendar, not only the loaded days
+
+
+def test_tables_report_their_row_count_and_views_none(week):
+    """Counted once dbt has exited; a view has no count (counting would run its query)."""
+
+    def metadata(*path: str) -> dict:
+        event = week.instance.get_latest_materialization_event(dg.AssetKey(list(path)))
+        return event.asset_materialization.metadata
+
+    for layer, table in (("gold", "fact_sales"), ("silver", "orders"), ("gold", "dim_dates")):
+        [(rows,)] = week.query(f"SELECT count(*) FROM retail_{layer}.{table}")
+        assert rows > 0
+        assert metadata(layer, table)["dagster/row_count"].value == rows
+    assert "dagster/row_count" not in metadata("marts", "agg_daily_sales")

@@ -31,8 +31,12 @@ class Warehouse(dg.ConfigurableResource):
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple]:
         raise NotImplementedError
 
-    def row_count(self, table: str) -> int:
+    def row_count(self, table: str) -> int | None:
+        """Rows of a table; None for a view (counting it would run its whole query)."""
         raise NotImplementedError
+
+    def row_counts(self, tables: Sequence[str]) -> dict[str, int | None]:
+        return {table: self.row_count(table) for table in tables}
 
     def frame(self, sql: str, parameters: Sequence[Any] = ()) -> pd.DataFrame:
         """A query's result as a DataFrame (small results: model training sets, scores)."""
@@ -74,11 +78,29 @@ class DuckDBWarehouse(Warehouse):
     ) -> None:
         """Nothing to do: DuckDB has no table partitions; the IO manager creates the table."""
 
-    def row_count(self, table: str) -> int:
-        parts = table.split(".")
-        if len(parts) == 3:  # dbt names DuckDB relations database.schema.table
-            table = ".".join(parts[1:])
-        return int(self.query(f"SELECT count(*) FROM {quoted_table(table)}")[0][0])
+    def row_count(self, table: str) -> int | None:
+        return self.row_counts([table])[table]
+
+    def row_counts(self, tables: Sequence[str]) -> dict[str, int | None]:
+        """One connection for all of them: opening the file is the slow part."""
+        import duckdb
+
+        counts: dict[str, int | None] = {}
+        with duckdb.connect(self.database) as connection:
+            for table in tables:
+                # dbt names DuckDB relations database.schema.table
+                schema, name = table.split(".")[-2:]
+                kind = connection.execute(
+                    "SELECT table_type FROM information_schema.tables "
+                    "WHERE table_schema = ? AND table_name = ?",
+                    [schema, name],
+                ).fetchone()
+                if kind and kind[0] == "VIEW":
+                    counts[table] = None
+                    continue
+                sql = f"SELECT count(*) FROM {quoted_table(f'{schema}.{name}')}"
+                counts[table] = int(connection.execute(sql).fetchone()[0])
+        return counts
 
 
 class BigQueryWarehouse(Warehouse):
@@ -142,10 +164,11 @@ class BigQueryWarehouse(Warehouse):
             spec.clustering_fields = list(cluster_by)
         client.create_table(spec, exists_ok=True)
 
-    def row_count(self, table: str) -> int:
+    def row_count(self, table: str) -> int | None:
         # Table metadata, not a scan: free, and allowed on require_partition_filter tables.
         quoted_table(table)
-        return int(self._client().get_table(table).num_rows or 0)
+        found = self._client().get_table(table)
+        return None if found.table_type == "VIEW" else int(found.num_rows or 0)
 
 
 _BQ_COLUMN_TYPES = {"string": "STRING", "integer": "INT64", "datetime": "DATETIME"}

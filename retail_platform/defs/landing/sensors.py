@@ -4,13 +4,16 @@ Each tick lists the zone, takes the oldest new files (bounded per tick), checks
 that each one parses and matches its entity's schema (a file that does not is
 quarantined with its reason, and the tick goes on), then requests one run per
 partition date for the raw assets of the entities that received files and the
-layers built from them. The run key is derived from the files' paths and
+assets built from those (not from the others: a day without a stores file does not
+rebuild silver stores, and every dbt asset of the run sits downstream of a raw asset in
+it, so Dagster runs each dbt group as one step instead of splitting off the unrelated
+ones). The run key is derived from the files' paths and
 versions: a file seen before is not processed again, a changed file is.
 """
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -18,6 +21,7 @@ import dagster as dg
 
 from retail_platform.defs.landing.cursor import LandingCursor, next_files
 from retail_platform.defs.raw.assets import raw_asset_key
+from retail_platform.lib.entities import ENTITIES
 from retail_platform.lib.entities import entity as entity_named
 from retail_platform.lib.landing_files import MalformedFile
 from retail_platform.lib.landing_zone import LandingFile, LandingZone
@@ -53,10 +57,11 @@ def _valid_files(
 
 
 def run_requests_for(
-    files: list[LandingFile], downstream: Sequence[dg.AssetKey] = ()
+    files: list[LandingFile], downstream: Mapping[str, Sequence[dg.AssetKey]] | None = None
 ) -> list[dg.RunRequest]:
     """One run per partition date: the raw assets of the entities that received files,
-    plus ``downstream`` (the layers built from raw)."""
+    plus what ``downstream`` says is built from each of them."""
+    downstream = downstream or {}
     by_day: dict[date, list[LandingFile]] = defaultdict(list)
     for file in files:
         by_day[file.partition_date].append(file)
@@ -64,20 +69,36 @@ def run_requests_for(
     for day in sorted(by_day):
         day_files = by_day[day]
         entities = sorted({f.entity for f in day_files})
+        built = {key for name in entities for key in downstream.get(name, ())}
         requests.append(
             dg.RunRequest(
                 run_key=landing_run_key(day, day_files),
                 partition_key=day.isoformat(),
-                asset_selection=[*(raw_asset_key(name) for name in entities), *downstream],
+                asset_selection=[
+                    *(raw_asset_key(name) for name in entities),
+                    *sorted(built, key=lambda key: key.to_user_string()),
+                ],
                 tags={"retail/trigger": "landing_sensor", "retail/files": str(len(day_files))},
             )
         )
     return requests
 
 
+def downstream_by_entity(
+    assets: Sequence[dg.AssetsDefinition], allowed: dg.AssetSelection
+) -> dict[str, list[dg.AssetKey]]:
+    """For each entity, the assets in ``allowed`` that are built from its raw asset."""
+    keys = allowed.resolve(assets)
+    result = {}
+    for name in ENTITIES:
+        built = dg.AssetSelection.assets(raw_asset_key(name)).downstream().resolve(assets)
+        result[name] = sorted((built & keys) - {raw_asset_key(name)}, key=lambda k: k.path)
+    return result
+
+
 def build_landing_sensor(
     job: dg.JobDefinition | Any,
-    downstream: Sequence[dg.AssetKey] = (),
+    downstream: Mapping[str, Sequence[dg.AssetKey]] | None = None,
     max_files_per_tick: int = DEFAULT_MAX_FILES_PER_TICK,
     max_bytes_per_tick: int = DEFAULT_MAX_BYTES_PER_TICK,
     minimum_interval_seconds: int = 30,

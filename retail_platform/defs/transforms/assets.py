@@ -66,17 +66,29 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def with_row_counts(events: list[Any], warehouse: Warehouse) -> Iterator[Any]:
-    """Add ``dagster/row_count`` to each materialization once dbt has exited.
+def with_row_counts(
+    context: dg.AssetExecutionContext, events: list[Any], warehouse: Warehouse
+) -> Iterator[Any]:
+    """Add ``dagster/row_count`` to each table's materialization once dbt has exited
+    (views have none: counting one runs its whole query).
 
     dagster-dbt's ``fetch_row_counts()`` queries while dbt still runs; DuckDB allows one
-    writer process per file, so we count afterwards, through the read-only warehouse
-    resource (a metadata call on BigQuery, a count on DuckDB).
+    writer process per file, so we count afterwards, through the warehouse resource, in
+    one connection (metadata calls on BigQuery).
     """
+
+    def table_of(event: Any) -> str | None:
+        if not isinstance(event, dg.Output):
+            return None
+        key = context.asset_key_for_output(event.output_name)
+        table = context.assets_def.specs_by_key[key].metadata.get("dagster/table_name")
+        return None if table is None else str(getattr(table, "value", table))
+
+    tables = [table for event in events if (table := table_of(event))]
+    counts = warehouse.row_counts(tables) if tables else {}
     for event in events:
-        table = event.metadata.get("dagster/table_name") if isinstance(event, dg.Output) else None
-        if table is not None:
-            rows = warehouse.row_count(str(table.value if hasattr(table, "value") else table))
+        rows = counts.get(table_of(event) or "")
+        if rows is not None:
             event = event.with_metadata({**event.metadata, "dagster/row_count": rows})
         yield event
 
@@ -97,7 +109,7 @@ def run_dbt(
     prune_run_folders(invocation.target_path.parent)
     # Report what did run (materializations, test results) before failing the step, so a
     # failed blocking test shows up as a failed check, not only as a failed step.
-    yield from with_row_counts(events, warehouse)
+    yield from with_row_counts(context, events, warehouse)
     if not invocation.is_successful():
         error = invocation.get_error()
         raise error if error else dg.Failure(f"dbt {' '.join(args)} failed")

@@ -1,0 +1,112 @@
+"""The instance's event log (retail_platform/dagster.yaml) stores a batch of asset events in
+one transaction and answers every asset query as Dagster's stock SQLite event log does."""
+
+import os
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster._core.events import ASSET_EVENTS, DagsterEventType
+
+from retail_platform.instance import INSTANCE_TEMPLATE
+from retail_platform.lib.event_log_storage import BATCH_SIZE_ENV, BatchedSqliteEventLogStorage
+
+DAYS = dg.DailyPartitionsDefinition(start_date="2025-01-01", end_date="2025-03-01")
+ASSETS = ("orders", "customers", "sales")
+FIRST, LAST = "2025-01-01", "2025-02-28"  # 59 partitions
+
+
+def _asset(name: str, deps: list[str]) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=name,
+        deps=deps,
+        partitions_def=DAYS,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
+    def _materialize(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        return dg.MaterializeResult(metadata={"days": len(context.partition_keys)})
+
+    return _materialize
+
+
+def _range_run(home: Path) -> dict:
+    """One run over the range (as a UI backfill with a single-run policy), then what the UI
+    asks the event log about it."""
+    defs = dg.Definitions(
+        assets=[_asset("orders", []), _asset("customers", ["orders"]), _asset("sales", ["orders"])],
+        jobs=[dg.define_asset_job("everything", selection="*")],
+    )
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        result = defs.resolve_job_def("everything").execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": FIRST,
+                "dagster/asset_partition_range_end": LAST,
+            },
+        )
+        assert result.success
+        planned = instance.get_records_for_run(
+            result.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION_PLANNED, limit=10_000
+        ).records
+        answers = {"planned": sorted((r.asset_key.path[0], r.partition_key) for r in planned)}
+        for name in ASSETS:
+            key = dg.AssetKey(name)
+            latest = instance.get_latest_materialization_event(key)
+            answers[name] = {
+                "materialized": sorted(instance.get_materialized_partitions(key)),
+                "records": len(instance.fetch_materializations(key, limit=10_000).records),
+                "latest_partition": latest.dagster_event.partition,
+                "asset_record_run": instance.get_asset_records([key])[
+                    0
+                ].asset_entry.last_materialization.run_id
+                == result.run_id,
+            }
+        return {"storage": type(instance.event_log_storage), "answers": answers}
+
+
+@pytest.fixture
+def batch_env(monkeypatch):
+    """The batch size the storage sets for its process, restored after the test."""
+    monkeypatch.delenv(BATCH_SIZE_ENV, raising=False)
+    yield
+    monkeypatch.delenv(BATCH_SIZE_ENV, raising=False)
+
+
+def test_batched_event_log_answers_as_the_stock_one(tmp_path, monkeypatch, batch_env):
+    stored_one_by_one: list[str] = []
+    original = BatchedSqliteEventLogStorage.store_event
+
+    def store_event(self, event):
+        if event.is_dagster_event and event.dagster_event_type in ASSET_EVENTS:
+            stored_one_by_one.append(event.dagster_event_type.value)
+        return original(self, event)
+
+    monkeypatch.setattr(BatchedSqliteEventLogStorage, "store_event", store_event)
+
+    stock_home, batched_home = tmp_path / "stock", tmp_path / "batched"
+    stock_home.mkdir()
+    batched_home.mkdir()
+    shutil.copyfile(INSTANCE_TEMPLATE, batched_home / "dagster.yaml")
+
+    monkeypatch.setenv("DAGSTER_HOME", str(batched_home))
+    batched = _range_run(batched_home)
+    assert batched["storage"] is BatchedSqliteEventLogStorage
+    assert os.environ[BATCH_SIZE_ENV] == "1000"  # the storage turned batching on
+    assert (batched_home / "history" / "runs" / "index.db").exists()  # where the stock one is
+    monkeypatch.delenv(BATCH_SIZE_ENV)
+
+    monkeypatch.setenv("DAGSTER_HOME", str(stock_home))
+    stock = _range_run(stock_home)
+    assert stock["storage"] is not BatchedSqliteEventLogStorage
+
+    days = len(DAYS.get_partition_keys_in_range(dg.PartitionKeyRange(FIRST, LAST)))
+    assert days == 59
+    assert len(batched["answers"]["planned"]) == len(ASSETS) * days
+    for name in ASSETS:
+        assert len(batched["answers"][name]["materialized"]) == days
+        assert batched["answers"][name]["records"] == days
+        assert batched["answers"][name]["asset_record_run"]
+    assert batched["answers"] == stock["answers"]
+    # the 177 planned events and 177 materializations went in batches, none one by one
+    assert stored_one_by_one == []
