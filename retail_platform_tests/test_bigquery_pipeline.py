@@ -114,6 +114,17 @@ def test_the_bigquery_target_builds_every_mart_the_local_target_builds(
         assert [
             f"{e.asset_key.to_user_string()}:{e.check_name}" for e in checks if not e.passed
         ] == []
+        # dbt's tables carry a row count (BigQuery table metadata), views none. The
+        # emulator does not keep numRows after DML (dbt's merges), so its value is not
+        # compared here; test_bigquery_target checks it after a load job.
+        counted = {}
+        for event in backfill.get_asset_materialization_events():
+            materialization = event.step_materialization_data.materialization
+            key = materialization.asset_key.to_user_string()
+            counted[key] = materialization.metadata.get("dagster/row_count")
+        assert isinstance(counted["gold/fact_sales"].value, int)
+        assert isinstance(counted["gold/dim_customers"].value, int)
+        assert counted["marts/agg_daily_sales"] is None
 
     # 3. The same files through the local target (dbt's profile follows RETAIL_TARGET).
     monkeypatch.setenv("RETAIL_TARGET", "local")

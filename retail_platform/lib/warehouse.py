@@ -166,8 +166,10 @@ class BigQueryWarehouse(Warehouse):
 
     def row_count(self, table: str) -> int | None:
         # Table metadata, not a scan: free, and allowed on require_partition_filter tables.
+        # dataset.table in the client's project: dbt's relation names carry the project
+        # (or, from a manifest parsed for the local target, DuckDB's database name).
         quoted_table(table)
-        found = self._client().get_table(table)
+        found = self._client().get_table(".".join(table.split(".")[-2:]))
         return None if found.table_type == "VIEW" else int(found.num_rows or 0)
 
 
