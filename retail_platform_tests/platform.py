@@ -21,12 +21,13 @@ from retail_platform.defs.transforms.resource import dbt_resource
 from retail_platform.lib.churn.engine import SklearnChurnEngine
 from retail_platform.lib.io_managers import DuckDBWarehouseIOManager
 from retail_platform.lib.landing_zone import LocalLandingZone
-from retail_platform.lib.targets import PROJECT_ROOT, Target
+from retail_platform.lib.targets import PROJECT_ROOT, Target, duckdb_memory_limit
 from retail_platform.lib.warehouse import DuckDBWarehouse
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 LOCAL = Target("local", "duckdb")
+MEMORY_LIMIT = duckdb_memory_limit()  # as the local target's resources set it
 ALL_ASSETS = [*raw_assets(LOCAL), dbt_partitioned_models, dbt_models, *ml_assets(LOCAL)]
 #: raw, silver, gold and every mart but customer_health (which reads the churn scores).
 WITHOUT_ML = (
@@ -51,10 +52,12 @@ class Platform:
 
     def resources(self) -> dict:
         return {
-            "io_manager": DuckDBWarehouseIOManager(database=str(self.database)),
+            "io_manager": DuckDBWarehouseIOManager(
+                database=str(self.database), connection_config={"memory_limit": MEMORY_LIMIT}
+            ),
             "landing_zone": self.landing,
             "dbt": dbt_resource(),
-            "warehouse": DuckDBWarehouse(database=str(self.database)),
+            "warehouse": DuckDBWarehouse(database=str(self.database), memory_limit=MEMORY_LIMIT),
             "churn_engine": SklearnChurnEngine(model_dir=str(self.database.parent / "models")),
         }
 

@@ -154,3 +154,24 @@ def test_a_run_invokes_dbt_once_per_partitioned_models_and_once_around_the_score
             "dbt_models"
         ]
         assert {"marts/customer_health"} in dbt_steps.values()
+
+
+def test_every_duckdb_connection_of_the_local_target_is_memory_limited(tmp_path, monkeypatch):
+    """The run worker's DuckDB (IO manager, warehouse resource) gets the limit dbt's
+    profile gets: RETAIL_DUCKDB_MEMORY_LIMIT, by default DuckDB's own 80% of RAM."""
+    import duckdb
+
+    from retail_platform.lib.targets import PROJECT_ROOT, Target
+
+    monkeypatch.setenv("RETAIL_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("RETAIL_DUCKDB_MEMORY_LIMIT", "1GB")
+    resources = Target("local", "duckdb").resources()
+    assert resources["io_manager"].connection_config == {"memory_limit": "1GB"}
+    show = "SELECT current_setting('memory_limit')"
+    [(setting,)] = resources["warehouse"].query(show)
+    with duckdb.connect() as default, duckdb.connect(config={"memory_limit": "1GB"}) as limited:
+        assert setting == limited.execute(show).fetchone()[0] != default.execute(show).fetchone()[0]
+    profile = (PROJECT_ROOT / "sql" / "profiles.yml").read_text()
+    assert "memory_limit: \"{{ env_var('RETAIL_DUCKDB_MEMORY_LIMIT', '80%') }}\"" in profile
+    monkeypatch.delenv("RETAIL_DUCKDB_MEMORY_LIMIT")
+    assert Target("local", "duckdb").resources()["warehouse"].memory_limit == "80%"

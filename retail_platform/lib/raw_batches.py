@@ -12,7 +12,9 @@ files in bulk (``lib/io_managers.py``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -87,6 +89,17 @@ def raw_schema(entity: Entity) -> pa.Schema:
     )
 
 
+READ_THREADS = min(4, os.cpu_count() or 1)
+
+
+@dataclass
+class _StagedDay:
+    path: Path | None = None
+    rows: int = 0
+    files: list[str] = field(default_factory=list)
+    quarantined: dict[str, str] = field(default_factory=dict)
+
+
 def stage_raw_window(
     zone: LandingZone,
     entity: Entity,
@@ -94,38 +107,63 @@ def stage_raw_window(
     end: date,
     staging: Path,
     log: Callable[[str], None] = lambda _: None,
+    threads: int = READ_THREADS,
 ) -> RawWindow:
     """Every landing file of ``entity`` for the days [start, end), with lineage columns,
     one Parquet file per day with rows under ``staging``.
 
     Malformed files are moved to quarantine (with a report beside them) and left out;
-    every other file of the window still loads.
+    every other file of the window still loads. ``threads`` days are read at once (DuckDB
+    parses and pyarrow writes outside the GIL), so memory holds that many days.
     """
     ingested_at = datetime.now(UTC).replace(tzinfo=None)
     schema = raw_schema(entity)
-    window = RawWindow(batches=ParquetBatches(paths=(), rows=0, schema=schema))
-    paths, rows = [], 0
-    for day in days_in(start, end):
-        tables = []
-        for file in sorted(zone.list_files(entity.name, day), key=lambda f: f.path):
-            try:
-                table = load_file(zone, entity, file)
-            except MalformedFile as error:
-                reason = str(error)
-                where = zone.quarantine_file(file.path, reason)
-                window.quarantined[file.path] = reason
-                log(f"quarantined {file.path} -> {where}: {reason}")
-                continue
-            tables.append(_with_lineage(table, schema, file.path, ingested_at, day))
-            window.files.append(file.path)
-        day_table = pa.concat_tables(tables) if tables else None
-        if day_table is not None and day_table.num_rows:
-            path = staging / f"{entity.name}-{day.isoformat()}.parquet"
-            pq.write_table(day_table, path, compression="zstd")
-            paths.append(path)
-            rows += day_table.num_rows
-    window.batches = ParquetBatches(paths=tuple(paths), rows=rows, schema=schema)
+
+    def stage(day: date) -> _StagedDay:
+        return _stage_day(zone, entity, day, schema, staging, ingested_at, log)
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        staged = list(pool.map(stage, days_in(start, end)))  # in day order
+    window = RawWindow(
+        batches=ParquetBatches(
+            paths=tuple(day.path for day in staged if day.path is not None),
+            rows=sum(day.rows for day in staged),
+            schema=schema,
+        )
+    )
+    for day in staged:
+        window.files.extend(day.files)
+        window.quarantined.update(day.quarantined)
     return window
+
+
+def _stage_day(
+    zone: LandingZone,
+    entity: Entity,
+    day: date,
+    schema: pa.Schema,
+    staging: Path,
+    ingested_at: datetime,
+    log: Callable[[str], None],
+) -> _StagedDay:
+    staged, tables = _StagedDay(), []
+    for file in sorted(zone.list_files(entity.name, day), key=lambda f: f.path):
+        try:
+            table = load_file(zone, entity, file)
+        except MalformedFile as error:
+            reason = str(error)
+            where = zone.quarantine_file(file.path, reason)
+            staged.quarantined[file.path] = reason
+            log(f"quarantined {file.path} -> {where}: {reason}")
+            continue
+        tables.append(_with_lineage(table, schema, file.path, ingested_at, day))
+        staged.files.append(file.path)
+    day_table = pa.concat_tables(tables) if tables else None
+    if day_table is not None and day_table.num_rows:
+        staged.path = staging / f"{entity.name}-{day.isoformat()}.parquet"
+        pq.write_table(day_table, staged.path, compression="zstd")
+        staged.rows = day_table.num_rows
+    return staged
 
 
 def _with_lineage(

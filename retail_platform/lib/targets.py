@@ -30,6 +30,14 @@ def duckdb_path() -> str:
     return os.environ.get("RETAIL_DUCKDB_PATH", str(data_dir() / "warehouse.duckdb"))
 
 
+def duckdb_memory_limit() -> str:
+    """DuckDB's memory limit in every process that opens the warehouse: dbt (through
+    sql/profiles.yml) and the run worker (IO manager, warehouse resource). The default is
+    DuckDB's own, 80% of RAM, per process. Most operators spill to disk beyond it; a
+    list aggregation does not (``fact_sales`` over a year needs about 6 GiB)."""
+    return os.environ.get("RETAIL_DUCKDB_MEMORY_LIMIT", "80%")
+
+
 def landing_uri() -> str:
     return os.environ.get("RETAIL_LANDING", str(data_dir() / "landing"))
 
@@ -74,10 +82,12 @@ class Target:
             # dbt's profile reads the same file (sql/profiles.yml, target local).
             os.environ["RETAIL_DUCKDB_PATH"] = database
             return {
-                "io_manager": DuckDBWarehouseIOManager(database=database),
+                "io_manager": DuckDBWarehouseIOManager(
+                    database=database, connection_config={"memory_limit": duckdb_memory_limit()}
+                ),
                 "landing_zone": landing_zone_from_uri(landing_uri()),
                 "dbt": dbt,
-                "warehouse": DuckDBWarehouse(database=database),
+                "warehouse": DuckDBWarehouse(database=database, memory_limit=duckdb_memory_limit()),
                 "churn_engine": self.churn_engine_resource(),
             }
         from retail_platform.lib.io_managers import BigQueryWarehouseIOManager

@@ -56,17 +56,22 @@ class Warehouse(dg.ConfigurableResource):
 
 class DuckDBWarehouse(Warehouse):
     database: str = Field(description="Path of the DuckDB file.")
+    memory_limit: str | None = Field(
+        default=None, description="DuckDB memory_limit, e.g. 3GB (None: DuckDB's default)."
+    )
 
-    def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple]:
+    def _connect(self):
         import duckdb
 
-        with duckdb.connect(self.database) as connection:
+        config = {"memory_limit": self.memory_limit} if self.memory_limit else {}
+        return duckdb.connect(self.database, config=config)
+
+    def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple]:
+        with self._connect() as connection:
             return connection.execute(sql, list(parameters)).fetchall()
 
     def frame(self, sql: str, parameters: Sequence[Any] = ()) -> pd.DataFrame:
-        import duckdb
-
-        with duckdb.connect(self.database) as connection:
+        with self._connect() as connection:
             return connection.execute(sql, list(parameters)).df()
 
     def prepare_partitioned_table(
@@ -83,10 +88,8 @@ class DuckDBWarehouse(Warehouse):
 
     def row_counts(self, tables: Sequence[str]) -> dict[str, int | None]:
         """One connection for all of them: opening the file is the slow part."""
-        import duckdb
-
         counts: dict[str, int | None] = {}
-        with duckdb.connect(self.database) as connection:
+        with self._connect() as connection:
             for table in tables:
                 # dbt names DuckDB relations database.schema.table
                 schema, name = table.split(".")[-2:]
