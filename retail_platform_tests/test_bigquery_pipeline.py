@@ -124,7 +124,7 @@ def test_the_bigquery_target_builds_every_mart_the_local_target_builds(
             counted[key] = materialization.metadata.get("dagster/row_count")
         assert isinstance(counted["gold/fact_sales"].value, int)
         assert isinstance(counted["gold/dim_customers"].value, int)
-        assert counted["marts/agg_daily_sales"] is None
+        assert counted["marts/v_executive_summary"] is None
 
     # 3. The same files through the local target (dbt's profile follows RETAIL_TARGET).
     monkeypatch.setenv("RETAIL_TARGET", "local")

@@ -152,4 +152,7 @@ def test_tables_report_their_row_count_and_views_none(week):
         [(rows,)] = week.query(f"SELECT count(*) FROM retail_{layer}.{table}")
         assert rows > 0
         assert metadata(layer, table)["dagster/row_count"].value == rows
-    assert "dagster/row_count" not in metadata("marts", "agg_daily_sales")
+    assert metadata("marts", "agg_daily_sales")["dagster/row_count"].value == len(
+        week.query("SELECT 1 FROM retail_marts.agg_daily_sales")
+    )
+    assert "dagster/row_count" not in metadata("marts", "v_executive_summary")

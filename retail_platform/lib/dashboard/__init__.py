@@ -1,4 +1,4 @@
-"""The retail dashboard: the mart views rendered as one self-contained HTML file.
+"""The retail dashboard: the marts rendered as one self-contained HTML file.
 
 ``load_marts`` reads the marts through the ``Warehouse`` resource (DuckDB or BigQuery),
 ``render_dashboard`` builds the four sections (executive summary, sales analytics,
@@ -73,7 +73,7 @@ def render_dashboard(marts: MartFrames, *, generated_at: datetime, source: str) 
         sections,
         title=TITLE,
         meta=meta,
-        footer="Built by the Dagster asset marts/dashboard from the retail_marts views "
+        footer="Built by the Dagster asset marts/dashboard from the marts in retail_marts "
         "(docs/contract.md defines every metric; docs/bi.md connects BI tools to them).",
     )
     return Dashboard(html=html, sections=sections, as_of=as_of)

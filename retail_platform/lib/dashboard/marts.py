@@ -1,6 +1,6 @@
 """What the dashboard reads from the marts, through the ``Warehouse`` resource.
 
-Every query is a constant: fixed column lists from the mart views (``sql/models/marts``),
+Every query is a constant: fixed column lists from the marts (``sql/models/marts``),
 no text from config or data is put into SQL. The per-customer marts are aggregated in the
 warehouse (a production mart has one row per customer); the others are small (days x
 stores, months x products, carriers) and are read whole. The SQL is the dialect common to
@@ -43,7 +43,7 @@ class MartQuery:
 
 _SCORED = "churn_probability IS NOT NULL"
 
-#: frame name -> query. Only columns the mart views really have (sql/models/marts/*.yml).
+#: frame name -> query. Only columns the marts really have (sql/models/marts/*.yml).
 QUERIES: Mapping[str, MartQuery] = {
     "executive": MartQuery(
         "v_executive_summary",
@@ -102,7 +102,7 @@ QUERIES: Mapping[str, MartQuery] = {
     ),
 }  # fmt: skip
 
-#: The mart views the dashboard reads (the asset's upstream dependencies).
+#: The marts the dashboard reads (the asset's upstream dependencies).
 MARTS_READ: tuple[str, ...] = tuple(dict.fromkeys(query.mart for query in QUERIES.values()))
 
 _DATE_COLUMNS = {"transaction_date", "month", "as_of_date"}

@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}  {#- a view: the newest churn scores show as soon as churn_scores is written -#}
 {#- One row per customer with a sale: RFM segment, today's churn risk, lifetime value
     (net revenue to date, the contract's net_revenue summed over all the customer's days).
     Churn columns stay null until a churn model has met its floor and scored. -#}

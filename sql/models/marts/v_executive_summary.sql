@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}  {#- a view over agg_daily_sales and dim_stores, as its name says -#}
 {#- The executive view: daily sales per store with region, against the same weekday last week. -#}
 with daily as (
     select * from {{ ref('agg_daily_sales') }}
