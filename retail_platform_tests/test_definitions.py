@@ -158,10 +158,10 @@ def test_a_run_invokes_dbt_once_per_partitioned_models_and_once_around_the_score
 
 def test_every_duckdb_connection_of_the_local_target_is_memory_limited(tmp_path, monkeypatch):
     """The run worker's DuckDB (IO manager, warehouse resource) gets the limit dbt's
-    profile gets: RETAIL_DUCKDB_MEMORY_LIMIT, by default DuckDB's own 80% of RAM."""
+    profile gets: RETAIL_DUCKDB_MEMORY_LIMIT, by default the same 2GB in both."""
     import duckdb
 
-    from retail_platform.lib.targets import PROJECT_ROOT, Target
+    from retail_platform.lib.targets import DEFAULT_DUCKDB_MEMORY_LIMIT, PROJECT_ROOT, Target
 
     monkeypatch.setenv("RETAIL_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
     monkeypatch.setenv("RETAIL_DUCKDB_MEMORY_LIMIT", "1GB")
@@ -172,6 +172,7 @@ def test_every_duckdb_connection_of_the_local_target_is_memory_limited(tmp_path,
     with duckdb.connect() as default, duckdb.connect(config={"memory_limit": "1GB"}) as limited:
         assert setting == limited.execute(show).fetchone()[0] != default.execute(show).fetchone()[0]
     profile = (PROJECT_ROOT / "sql" / "profiles.yml").read_text()
-    assert "memory_limit: \"{{ env_var('RETAIL_DUCKDB_MEMORY_LIMIT', '80%') }}\"" in profile
+    assert DEFAULT_DUCKDB_MEMORY_LIMIT == "2GB"
+    assert "memory_limit: \"{{ env_var('RETAIL_DUCKDB_MEMORY_LIMIT', '2GB') }}\"" in profile
     monkeypatch.delenv("RETAIL_DUCKDB_MEMORY_LIMIT")
-    assert Target("local", "duckdb").resources()["warehouse"].memory_limit == "80%"
+    assert Target("local", "duckdb").resources()["warehouse"].memory_limit == "2GB"

@@ -5,7 +5,7 @@ from decimal import Decimal
 import dagster as dg
 import pytest
 
-from retail_platform_tests.contract_model import ContractModel
+from retail_platform_tests.contract_model import ContractModel, latest_rows
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +156,21 @@ def test_tables_report_their_row_count_and_views_none(week):
         week.query("SELECT 1 FROM retail_marts.agg_daily_sales")
     )
     assert "dagster/row_count" not in metadata("marts", "v_executive_summary")
+
+
+def test_fact_sales_nests_every_landed_line_of_an_order_in_line_order(week, model):
+    """Each order's line_items are its landed lines, sorted by line_no, amounts as landed."""
+    expected: dict[str, list[tuple]] = {}
+    for line in latest_rows(week.landing_root)["order_items"]:
+        expected.setdefault(line["order_id"], []).append(
+            (line["line_no"], line["product_id"], line["quantity"], line["unit_price"],
+             line["discount_rate"], line["line_amount"])
+        )  # fmt: skip
+    rows = week.query(
+        "SELECT order_id, [(i.line_no, i.product_id, i.quantity, i.unit_price, i.discount_rate, "
+        "i.line_amount) FOR i IN line_items] FROM retail_gold.fact_sales WHERE line_count > 0"
+    )
+    assert {order_id for order_id, _ in rows} == set(expected)
+    for order_id, lines in rows:
+        assert [tuple(line) for line in lines] == sorted(expected[order_id])
+    assert sum(len(lines) > 2 for _, lines in rows) > 100  # many orders have several lines

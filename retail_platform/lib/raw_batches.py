@@ -31,6 +31,7 @@ from retail_platform.lib.landing_files import (
     read_landing_file,
 )
 from retail_platform.lib.landing_zone import LandingFile, LandingZone
+from retail_platform.lib.targets import duckdb_memory_limit
 
 SOURCE_FILE_COLUMN = "_source_file"
 INGESTED_AT_COLUMN = "_ingested_at"
@@ -190,7 +191,7 @@ def duplicate_counts(entity: Entity, batches: ParquetBatches) -> dict[str, int]:
     keys = ", ".join(
         f'"{c}"' for c in (PARTITION_COLUMN, *entity.natural_key) if c != "transaction_date"
     )
-    with duckdb.connect() as connection:
+    with duckdb.connect(config={"memory_limit": duckdb_memory_limit()}) as connection:
         exact, by_key = connection.execute(
             f"""WITH landed AS (SELECT * FROM read_parquet($paths))
                 SELECT count(*) - (SELECT count(*) FROM (SELECT DISTINCT {content} FROM landed)),

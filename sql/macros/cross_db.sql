@@ -78,15 +78,18 @@
 {%- endmacro -%}
 
 
-{#- A repeated record: fields is a list of (alias, expression); aliases are always explicit. -#}
-{%- macro nested_records(fields, order_by) -%}
-  {{ return(adapter.dispatch('nested_records', 'retail_platform')(fields, order_by)) }}
+{#- A repeated record ordered by its first field: fields is a list of (alias, expression);
+    aliases are always explicit. DuckDB sorts the finished lists (list_sort compares structs
+    field by field) rather than aggregating with ORDER BY: an ordered aggregate buffers every
+    group's input in memory and cannot spill, and failed on a year's order lines at 3GB. -#}
+{%- macro nested_records(fields) -%}
+  {{ return(adapter.dispatch('nested_records', 'retail_platform')(fields)) }}
 {%- endmacro -%}
-{%- macro default__nested_records(fields, order_by) -%}
-  list(struct_pack({%- for alias, expression in fields %}{{ alias }} := {{ expression }}{{ ", " if not loop.last }}{% endfor -%}) order by {{ order_by }})
+{%- macro default__nested_records(fields) -%}
+  list_sort(list(struct_pack({%- for alias, expression in fields %}{{ alias }} := {{ expression }}{{ ", " if not loop.last }}{% endfor -%})))
 {%- endmacro -%}
-{%- macro bigquery__nested_records(fields, order_by) -%}
-  array_agg(struct({%- for alias, expression in fields %}{{ expression }} as {{ alias }}{{ ", " if not loop.last }}{% endfor -%}) order by {{ order_by }})
+{%- macro bigquery__nested_records(fields) -%}
+  array_agg(struct({%- for alias, expression in fields %}{{ expression }} as {{ alias }}{{ ", " if not loop.last }}{% endfor -%}) order by {{ fields[0][1] }})
 {%- endmacro -%}
 
 

@@ -5,7 +5,7 @@
     **window_replace_config(cluster_by=['store_id'], require_partition_filter=true)
 ) }}
 
-{#- One row per order of the window, its lines nested as a repeated record. -#}
+{#- One row per order of the window, its lines nested as a repeated record (by line_no). -#}
 with orders as (
     select * from {{ ref('orders') }} where {{ in_window('transaction_date') }}
 ),
@@ -36,7 +36,7 @@ order_lines as (
             ('discount_rate', 'discount_rate'),
             ('gross_amount', 'gross_amount'),
             ('line_amount', 'line_amount'),
-        ], 'line_no') }} as line_items,
+        ]) }} as line_items,
         count(*) as line_count,
         sum(quantity) as units,
         sum(gross_amount) as gross_amount,
