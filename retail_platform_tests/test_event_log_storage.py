@@ -23,9 +23,14 @@ def _asset(name: str, deps: list[str]) -> dg.AssetsDefinition:
         deps=deps,
         partitions_def=DAYS,
         backfill_policy=dg.BackfillPolicy.single_run(),
+        check_specs=[dg.AssetCheckSpec("has_days", asset=name)],
     )
     def _materialize(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        return dg.MaterializeResult(metadata={"days": len(context.partition_keys)})
+        days = len(context.partition_keys)
+        return dg.MaterializeResult(
+            metadata={"days": days},
+            check_results=[dg.AssetCheckResult(check_name="has_days", passed=days > 0)],
+        )
 
     return _materialize
 
@@ -61,6 +66,12 @@ def _range_run(home: Path) -> dict:
                     0
                 ].asset_entry.last_materialization.run_id
                 == result.run_id,
+                "checks": sorted(
+                    (str(record.partition), record.status.value)
+                    for record in instance.event_log_storage.get_asset_check_execution_history(
+                        dg.AssetCheckKey(key, "has_days"), limit=10_000
+                    )
+                ),
             }
         return {"storage": type(instance.event_log_storage), "answers": answers}
 
@@ -107,6 +118,7 @@ def test_batched_event_log_answers_as_the_stock_one(tmp_path, monkeypatch, batch
         assert len(batched["answers"][name]["materialized"]) == days
         assert batched["answers"][name]["records"] == days
         assert batched["answers"][name]["asset_record_run"]
+        assert len(batched["answers"][name]["checks"]) >= days  # planned: a row per partition
     assert batched["answers"] == stock["answers"]
     # the 177 planned events and 177 materializations went in batches, none one by one
     assert stored_one_by_one == []
