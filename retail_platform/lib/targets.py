@@ -31,8 +31,8 @@ def duckdb_path() -> str:
 
 
 # DuckDB spills joins, aggregations and sorts to disk beyond it. A year's backfill at
-# 30,000 order lines a day runs in 2.7 GiB for the whole process tree with it, against
-# 7.2 GiB with DuckDB's own 80% of RAM (docs/performance.md). sql/profiles.yml repeats it.
+# 30,000 order lines a day runs in 2.7 GiB for the whole process tree with it
+# (docs/performance.md). sql/profiles.yml repeats it.
 DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
 
 
