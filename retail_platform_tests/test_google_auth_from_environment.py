@@ -21,6 +21,7 @@ from google.auth import jwt
 
 from retail_platform.lib.gcp_credentials import (
     CREDENTIALS_ENV,
+    KEY_TYPE,
     credentials_env_var,
     decode_key,
     key_file_for_subprocess,
@@ -71,7 +72,7 @@ def encoded_key(private_key, token_uri: str) -> str:
         serialization.NoEncryption(),
     ).decode()
     key = {
-        "type": "service_account",
+        "type": KEY_TYPE,
         "project_id": "test-project",
         "private_key_id": "k1",
         "private_key": pem,

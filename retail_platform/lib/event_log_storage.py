@@ -75,6 +75,7 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None
     ) -> None:
         os.environ.setdefault(BATCH_SIZE_ENV, DEFAULT_BATCH_SIZE)
+        self._asset_key_index_cols = False  # see _has_asset_key_index_cols_on_connection
         super().__init__(base_dir=base_dir or default_base_dir(), inst_data=inst_data)
 
     @classmethod
@@ -115,7 +116,7 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
     def _has_asset_key_index_cols_on_connection(self, conn: Any) -> bool:
         # Asked for every asset event; an inspection of the table each time. Once the
         # columns exist (a migrated instance) they stay.
-        if not getattr(self, "_asset_key_index_cols", False):
+        if not self._asset_key_index_cols:
             self._asset_key_index_cols = super()._has_asset_key_index_cols_on_connection(conn)
         return self._asset_key_index_cols
 

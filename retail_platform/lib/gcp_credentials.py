@@ -24,6 +24,7 @@ import dagster as dg
 
 CREDENTIALS_ENV = "GCP_CREDENTIALS"
 KEY_FIELDS = ("type", "client_email", "private_key", "token_uri")
+KEY_TYPE = "service_account"  # the "type" of a service-account key file
 
 
 def credentials_env_var() -> Any:
@@ -43,10 +44,10 @@ def decode_key(encoded: str) -> dict[str, Any]:
             f"(`base64 -w0 key.json`): {type(error).__name__}"
         ) from None
     missing = [f for f in KEY_FIELDS if not isinstance(key, dict) or f not in key]
-    if missing or key.get("type") != "service_account":
+    if missing or key.get("type") != KEY_TYPE:
         raise ValueError(
             f"{CREDENTIALS_ENV} does not hold a service-account key "
-            f"(type service_account with {', '.join(KEY_FIELDS)}); missing: {missing}"
+            f"(type {KEY_TYPE} with {', '.join(KEY_FIELDS)}); missing: {missing}"
         )
     return key
 

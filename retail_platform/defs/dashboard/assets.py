@@ -1,4 +1,4 @@
-"""``marts/dashboard``: the mart views rendered as one self-contained HTML page.
+"""``marts/dashboard``: the marts rendered as one self-contained HTML page.
 
 It reads the marts through the ``warehouse`` resource (DuckDB or BigQuery, the same
 queries), renders them with plotly (``retail_platform/lib/dashboard``) and writes
@@ -46,7 +46,7 @@ def dashboard_assets(target: Target) -> list[dg.AssetsDefinition]:
         owners=OWNERS,
         description=(
             "The retail dashboard: one self-contained HTML file (plotly.js inlined, opens "
-            "with no network) rendered from the mart views, in four sections: executive "
+            "with no network) rendered from the marts, in four sections: executive "
             "summary (revenue, orders, customers, AOV over time, week over week, by region "
             "and store), sales analytics (top products, categories, employees, discounts, "
             "payment mix), customer insights (RFM segments, churn risk bands, repeat vs "
