@@ -43,6 +43,7 @@ def build_definitions(target: Target) -> dg.Definitions:
         schedules=[churn_retrain_weekly],
         sensors=[build_landing_sensor(daily_pipeline, downstream=built_from_raw)],
         resources=target.resources(),
+        executor=target.executor,
     )
 
 

@@ -89,6 +89,34 @@ def test_churn_jobs_schedule_and_engine_choice(monkeypatch):
         current_target()
 
 
+def test_every_step_of_every_job_waits_for_the_warehouse_pool():
+    """DuckDB allows one writing process per file: a step outside the pool (a check that
+    reads a reconciliation view, say) can open the file while dbt holds it."""
+    from retail_platform.definitions import defs
+
+    for name in ("daily_pipeline", "full_backfill", "churn_retrain"):
+        ops = defs.resolve_job_def(name).graph.iterate_op_defs()
+        assert {op.name: op.pool for op in ops if op.pool != "warehouse"} == {}, name
+
+
+def test_a_launched_run_uses_one_process_locally_and_the_default_executor_on_bigquery(
+    monkeypatch,
+):
+    from retail_platform.definitions import build_definitions, defs
+    from retail_platform.lib.targets import current_target
+
+    for name in ("daily_pipeline", "full_backfill", "churn_retrain"):
+        assert defs.resolve_job_def(name).executor_def.name == "in_process"
+
+    monkeypatch.setenv("RETAIL_TARGET", "bigquery")
+    monkeypatch.delenv("RETAIL_CHURN_ENGINE", raising=False)  # bqml, the production default
+    bigquery = build_definitions(current_target())
+    daily = bigquery.resolve_job_def("daily_pipeline")
+    assert daily.executor_def.name == dg.multi_or_in_process_executor.name
+    churn_model = bigquery.resolve_asset_graph().get(dg.AssetKey(["ml", "churn_model"]))
+    assert "bigqueryml" in churn_model.kinds
+
+
 def test_the_instance_gives_the_warehouse_pool_one_slot(tmp_path, monkeypatch):
     from retail_platform.instance import dagster_home
 

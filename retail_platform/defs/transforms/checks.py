@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
+from retail_platform.lib.targets import WAREHOUSE_POOL
 from retail_platform.lib.warehouse import Warehouse
 
 FACT_ENTITIES = ("orders", "order_items", "payments", "shipments", "inventory")
@@ -33,6 +34,7 @@ def _rows_reconcile_check(entity: str) -> dg.AssetChecksDefinition:
         asset=dg.AssetKey(["silver", entity]),
         name="rows_reconcile_with_raw",
         additional_deps=[dg.AssetKey(["silver", "reconciliation"])],
+        pool=WAREHOUSE_POOL,
         description=(
             f"Every raw {entity} row of the window is in silver, in silver/rejects, or was a "
             "duplicate removed in favour of a silver row (raw = silver + rejects + duplicates)."
@@ -68,6 +70,7 @@ def _rows_reconcile_check(entity: str) -> dg.AssetChecksDefinition:
     asset=dg.AssetKey(["gold", "fact_sales"]),
     name="revenue_matches_silver",
     additional_deps=[dg.AssetKey(["gold", "revenue_reconciliation"])],
+    pool=WAREHOUSE_POOL,
     description="Net and gross revenue per day in gold/fact_sales equal the same sums from silver.",
 )
 def revenue_matches_silver(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
