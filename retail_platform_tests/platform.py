@@ -68,9 +68,11 @@ class Platform:
         selection: str | list | None = None,
         raise_on_error: bool = True,
         run_config: dict | None = None,
+        resources: dict | None = None,
     ) -> dg.ExecuteInProcessResult:
         """Materialize the window [first, last] (inclusive) as one run. By default every
-        layer but the churn model's (tests of the churn layer select it explicitly)."""
+        layer but the churn model's (tests of the churn layer select it explicitly);
+        ``resources`` replace the platform's own by name."""
         last = last or first
         if selection is None:
             selection = WITHOUT_ML
@@ -85,7 +87,7 @@ class Platform:
             return dg.materialize(
                 [*ALL_ASSETS, *reconciliation_checks],
                 selection=selection,
-                resources=self.resources(),
+                resources={**self.resources(), **(resources or {})},
                 tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()},
                 raise_on_error=raise_on_error,
                 instance=self.instance,

@@ -2,13 +2,20 @@
 
 import os
 import time
+from datetime import timedelta
+
+import dagster as dg
 
 from retail_platform.defs.transforms.assets import dbt_build_args, environment
+from retail_platform.defs.transforms.in_process import DbtInThisProcess
+from retail_platform.defs.transforms.project import DBT_PROJECT_DIR
+from retail_platform.defs.transforms.resource import RetailDbtCliResource
 from retail_platform.defs.transforms.run_folders import (
     PARTIAL_PARSE,
     keep_partial_parse,
     prune_run_folders,
 )
+from retail_platform_tests.conftest import WEEK_DAYS, WEEK_START
 from retail_platform_tests.platform import run_dbt
 
 
@@ -78,3 +85,54 @@ def test_a_new_window_reparses_nothing_and_reaches_the_tests(tmp_path):
     sql = " ".join(compiled.stdout.split())
     assert "transaction_date >= cast('2025-03-01' as date)" in sql
     assert "transaction_date < cast('2025-03-03' as date)" in sql
+
+
+def dagster_view(result: dg.ExecuteInProcessResult) -> dict:
+    """What a run told Dagster: each materialization with its row count, each check's
+    outcome (run ids and timings left out)."""
+    materialized = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        rows = materialization.metadata.get("dagster/row_count")
+        materialized[materialization.asset_key.to_user_string()] = rows and rows.value
+    checks = {
+        (e.asset_key.to_user_string(), e.check_name): (e.passed, str(e.severity))
+        for e in result.get_asset_check_evaluations()
+    }
+    return {"materialized": materialized, "checks": checks}
+
+
+def test_dbt_in_this_process_tells_dagster_what_a_dbt_subprocess_does(week, tmp_path):
+    """The same selection built by dbt in the run's process and by dbt as a subprocess:
+    the same materializations, row counts and check outcomes. (A failing blocking test in
+    this process: test_transforms.py, the duplicate in silver.)"""
+    platform = week.copy_to(tmp_path / "warehouse")
+    last = WEEK_START + timedelta(days=WEEK_DAYS - 1)
+    selection = [
+        dg.AssetKey(["gold", "dim_stores"]),
+        dg.AssetKey(["gold", "dim_customers"]),
+        dg.AssetKey(["marts", "payment_mix"]),
+    ]
+    views = {}
+    for in_process in (True, False):
+        dbt = RetailDbtCliResource(project_dir=DBT_PROJECT_DIR, in_process=in_process)
+        result = platform.run(WEEK_START, last, selection=selection, resources={"dbt": dbt})
+        assert result.success
+        views[in_process] = dagster_view(result)
+    assert views[True] == views[False]
+    assert len(views[True]["materialized"]) == 3 and len(views[True]["checks"]) > 5
+    assert all(rows > 0 for rows in views[True]["materialized"].values())
+
+
+def test_a_dbt_error_in_this_process_fails_with_dbts_message(tmp_path):
+    env = {
+        **os.environ,
+        "RETAIL_DUCKDB_PATH": str(tmp_path / "w.duckdb"),
+        "DBT_TARGET_PATH": str(tmp_path / "target"),
+        "DBT_LOG_PATH": str(tmp_path / "logs"),
+        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+    }
+    process = DbtInThisProcess(["dbt", "run-operation", "no_such_macro"], env, DBT_PROJECT_DIR)
+    assert process.wait() != 0
+    assert b"no_such_macro" in process.stdout.read()
+    assert os.environ.get("DBT_LOG_PATH") != env["DBT_LOG_PATH"]  # the environment is restored
