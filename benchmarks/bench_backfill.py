@@ -282,6 +282,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--workdir", help="default data/bench/backfill-<days>x<lines>")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--profile", metavar="PY_SPY", help="run the platform under py-spy")
+    parser.add_argument(
+        "--dbt-subprocess", action="store_true", help="dbt as a subprocess (stock dagster-dbt)"
+    )
     args = parser.parse_args(argv)
 
     days = args.days or (4 if args.quick else 365)
@@ -296,6 +299,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         plan = [{"op": "run", "job": "full_backfill", "first": args.start.isoformat(),
                  "last": last.isoformat()}]  # fmt: skip
         env = workdir.env(args.start, churn_label_days(days))
+        if args.dbt_subprocess:
+            env["RETAIL_DBT_IN_PROCESS"] = "false"
         child = run_child(workdir, env, plan, "backfill", profile=args.profile)
         rows = table_rows(workdir.database)
         db_bytes = workdir.warehouse_bytes()

@@ -73,7 +73,13 @@ def _copy_loaded(source: Workdir, target: Workdir) -> None:
 
 
 def measure(
-    root: Path, history: int, lines: int, start: date, seed: int, reuse: list[str]
+    root: Path,
+    history: int,
+    lines: int,
+    start: date,
+    seed: int,
+    reuse: list[str],
+    extra_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     workdir = Workdir(root / f"daily-{history}x{lines}")
     wanted = {
@@ -103,7 +109,8 @@ def measure(
     # The landing zone now holds one more day than its marker says: simulate afresh next time.
     (workdir.root / "landing.json").unlink(missing_ok=True)
     before = load_average()
-    child = run_child(workdir, workdir.env(start, churn_label_days(history)), plan, "daily")
+    env = {**workdir.env(start, churn_label_days(history)), **(extra_env or {})}
+    child = run_child(workdir, env, plan, "daily")
     steps = {s["op"]: s for s in child["steps"]}
     tick = steps["tick_and_run"]
     runs = tick["runs"]
@@ -161,6 +168,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "(repeatable)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work folders")
+    parser.add_argument(
+        "--dbt-subprocess", action="store_true", help="dbt as a subprocess (stock dagster-dbt)"
+    )
     args = parser.parse_args(argv)
 
     histories = [int(h) for h in (args.histories or ("1,4" if args.quick else "30,365")).split(",")]
@@ -178,7 +188,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results = []
     try:
         for history in sorted(histories):
-            result = measure(root, history, lines, args.start, args.seed, args.reuse)
+            result = measure(
+                root, history, lines, args.start, args.seed, args.reuse,
+                {"RETAIL_DBT_IN_PROCESS": "false"} if args.dbt_subprocess else None,
+            )  # fmt: skip
             results.append(result)
             if not args.keep and not args.quick:
                 # the copies and histories are rebuilt on the next run; keep the disk free

@@ -5,11 +5,12 @@ import time
 from datetime import timedelta
 
 import dagster as dg
+import pytest
 
 from retail_platform.defs.transforms.assets import dbt_build_args, environment
 from retail_platform.defs.transforms.in_process import DbtInThisProcess
 from retail_platform.defs.transforms.project import DBT_PROJECT_DIR
-from retail_platform.defs.transforms.resource import RetailDbtCliResource
+from retail_platform.defs.transforms.resource import dbt_resource
 from retail_platform.defs.transforms.run_folders import (
     PARTIAL_PARSE,
     keep_partial_parse,
@@ -61,6 +62,7 @@ def test_old_run_folders_are_pruned_and_recent_ones_kept(tmp_path):
         folder.mkdir()
         os.utime(folder, (now - age, now - age))
     (tmp_path / "compiled").mkdir()  # not an invocation folder: never touched
+    assert prune_run_folders(tmp_path / "never-written") == []  # dbt failed before writing
     removed = prune_run_folders(tmp_path, keep=1)
     assert sorted(p.name for p in removed) == ["dbt_models-old-0", "dbt_models-older-1"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
@@ -115,7 +117,7 @@ def test_dbt_in_this_process_tells_dagster_what_a_dbt_subprocess_does(week, tmp_
     ]
     views = {}
     for in_process in (True, False):
-        dbt = RetailDbtCliResource(project_dir=DBT_PROJECT_DIR, in_process=in_process)
+        dbt = dbt_resource(in_process=in_process)
         result = platform.run(WEEK_START, last, selection=selection, resources={"dbt": dbt})
         assert result.success
         views[in_process] = dagster_view(result)
@@ -124,7 +126,7 @@ def test_dbt_in_this_process_tells_dagster_what_a_dbt_subprocess_does(week, tmp_
     assert all(rows > 0 for rows in views[True]["materialized"].values())
 
 
-def test_a_dbt_error_in_this_process_fails_with_dbts_message(tmp_path):
+def test_dbt_in_this_process_streams_its_lines_and_fails_with_dbts_message(tmp_path):
     env = {
         **os.environ,
         "RETAIL_DUCKDB_PATH": str(tmp_path / "w.duckdb"),
@@ -133,6 +135,19 @@ def test_a_dbt_error_in_this_process_fails_with_dbts_message(tmp_path):
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
     }
     process = DbtInThisProcess(["dbt", "run-operation", "no_such_macro"], env, DBT_PROJECT_DIR)
+    lines = iter(process.stdout)
+    first = next(lines)
+    assert process.returncode is None  # dbt's lines arrive while it runs, as a subprocess's
     assert process.wait() != 0
-    assert b"no_such_macro" in process.stdout.read()
+    assert b"no_such_macro" in first + b"".join(lines)
     assert os.environ.get("DBT_LOG_PATH") != env["DBT_LOG_PATH"]  # the environment is restored
+
+
+def test_dbt_runs_in_the_process_unless_the_environment_says_subprocess(monkeypatch):
+    monkeypatch.delenv("RETAIL_DBT_IN_PROCESS", raising=False)
+    assert dbt_resource().in_process
+    monkeypatch.setenv("RETAIL_DBT_IN_PROCESS", "false")
+    assert not dbt_resource().in_process
+    monkeypatch.setenv("RETAIL_DBT_IN_PROCESS", "sometimes")
+    with pytest.raises(ValueError, match="RETAIL_DBT_IN_PROCESS must be true or false"):
+        dbt_resource()

@@ -43,6 +43,15 @@ def duckdb_memory_limit() -> str:
     return os.environ.get("RETAIL_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT)
 
 
+def dbt_in_process() -> bool:
+    """Whether dbt runs inside the step's process (default) or as a subprocess, as stock
+    dagster-dbt runs it (``RETAIL_DBT_IN_PROCESS=false``; defs/transforms/in_process.py)."""
+    value = os.environ.get("RETAIL_DBT_IN_PROCESS", "true").strip().lower()
+    if value not in ("true", "false"):
+        raise ValueError(f"RETAIL_DBT_IN_PROCESS must be true or false, got {value!r}")
+    return value == "true"
+
+
 def landing_uri() -> str:
     return os.environ.get("RETAIL_LANDING", str(data_dir() / "landing"))
 

@@ -8,14 +8,17 @@ the imports are paid once per run and a later invocation starts in about 1 s
 provides them from one ``dbtRunner`` invocation, so dagster-dbt turns its events into
 materializations and check results exactly as it does a subprocess's.
 
-dbt in one process is not thread-safe: invocations take a lock and run one at a time.
+dbt runs on a thread so that its lines reach the step's logs while it runs, as a
+subprocess's do. dbt in one process is not thread-safe: invocations take a lock and run
+one at a time.
 """
 
 from __future__ import annotations
 
-import io
+import ctypes
 import json
 import os
+import queue
 import shutil
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from dagster import get_dagster_logger
-from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster_dbt.core import resource as dbt_resource_module
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation, _get_dbt_target_path
 
@@ -38,16 +40,20 @@ logger = get_dagster_logger()
 
 @contextmanager
 def process_environment(env: Mapping[str, str]) -> Iterator[None]:
-    """``os.environ`` is exactly ``env`` for the block (dbt reads its flags and
-    ``env_var()`` from it, where a subprocess would get ``env``), then as before."""
-    saved = dict(os.environ)
-    os.environ.clear()
+    """``env``'s values in ``os.environ`` for the block, where a subprocess would have been
+    given ``env`` (dbt reads its flags and ``env_var()`` from it); then as before. Only
+    the variables ``env`` names change, so other threads never see the environment empty
+    (dagster-dbt builds ``env`` from ``os.environ`` plus dbt's settings)."""
+    saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
     try:
         yield
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def release_duckdb() -> None:
@@ -64,40 +70,92 @@ def release_duckdb() -> None:
         environment.close()
 
 
+class DbtOutput:
+    """A dbt invocation's stdout: its JSON lines as dbt emits them, until it finishes."""
+
+    def __init__(self) -> None:
+        self._lines: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self.closed = False
+
+    def put(self, line: bytes | None) -> None:
+        """One line; None once dbt has finished."""
+        self._lines.put(line)
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            try:  # a timeout keeps the wait interruptible (run termination)
+                line = self._lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if line is None:
+                return
+            yield line
+
+    def close(self) -> None:
+        self.closed = True
+
+    def __enter__(self) -> DbtOutput:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 class DbtInThisProcess:
-    """One finished dbt invocation, shaped like the ``subprocess.Popen`` dagster-dbt reads."""
+    """One dbt invocation on a thread of this process, shaped like the ``subprocess.Popen``
+    dagster-dbt reads, so its output streams into the step's logs as it runs."""
 
     def __init__(self, args: Sequence[str], env: Mapping[str, str], project_dir: Path) -> None:
+        self.args = list(args)
+        self.returncode: int | None = None
+        self.stdout = DbtOutput()
+        # args[0] is the dbt executable a subprocess would have run.
+        cli_args = [*self.args[1:], "--project-dir", str(project_dir)]
+        _ONE_AT_A_TIME.acquire()  # released by the thread when dbt has finished
+        self._thread = threading.Thread(
+            target=self._invoke, args=(cli_args, {**env, "DBT_QUIET": "true"}), name="dbt",
+            daemon=True,
+        )  # fmt: skip
+        self._thread.start()
+
+    def _invoke(self, cli_args: list[str], env: dict[str, str]) -> None:
         from dbt.cli.main import dbtRunner
         from dbt_common.events.functions import msg_to_json
 
-        self.args = list(args)
-        lines: list[bytes] = []
-
-        def keep(event: Any) -> None:
+        def emit(event: Any) -> None:
             # What a subprocess prints on stdout: dbt's info level and above, as JSON.
             if event.info.level != "debug":
-                lines.append(msg_to_json(event).encode())
+                self.stdout.put(msg_to_json(event).encode())
 
-        # args[0] is the dbt executable a subprocess would have run.
-        cli_args = [*self.args[1:], "--project-dir", str(project_dir)]
-        with _ONE_AT_A_TIME, process_environment({**env, "DBT_QUIET": "true"}):
-            try:
-                result = dbtRunner(callbacks=[keep]).invoke(cli_args)
-            finally:
-                release_duckdb()
-        if isinstance(result.exception, KeyboardInterrupt | DagsterExecutionInterruptedError):
-            raise result.exception  # the run is being terminated: not a dbt failure
-        if result.exception is not None:
-            lines.append(_error_line(result.exception))
-        self.returncode = 0 if result.success else EXIT_ERROR if result.exception else EXIT_FAILURE
-        self.stdout = io.BytesIO(b"\n".join(lines))
+        try:
+            with process_environment(env):
+                try:
+                    result = dbtRunner(callbacks=[emit]).invoke(cli_args)
+                finally:
+                    release_duckdb()
+            if result.exception is not None:
+                self.stdout.put(_error_line(result.exception))
+            self.returncode = (
+                0 if result.success else EXIT_ERROR if result.exception else EXIT_FAILURE
+            )
+        except BaseException as error:  # noqa: BLE001 - reported as dbt's error, never lost
+            self.stdout.put(_error_line(error))
+            self.returncode = EXIT_ERROR
+        finally:
+            self.stdout.put(None)
+            _ONE_AT_A_TIME.release()
 
-    def wait(self, timeout: float | None = None) -> int:
+    def wait(self, timeout: float | None = None) -> int | None:
+        self._thread.join(timeout)
         return self.returncode
 
     def send_signal(self, signal: int) -> None:
-        """Nothing to forward: the invocation has finished by the time anyone could."""
+        """The run is being terminated: stop dbt as Ctrl-C would (dbt cancels its open
+        queries), at the next Python instruction its thread runs."""
+        if self._thread.ident is not None and self._thread.is_alive():
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(self._thread.ident), ctypes.py_object(KeyboardInterrupt)
+            )
 
 
 def _error_line(exception: BaseException) -> bytes:

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from retail_platform.defs.transforms.in_process import invocations_in_this_process
 from retail_platform.defs.transforms.project import dbt_project
+from retail_platform.lib.targets import dbt_in_process
 
 
 class RetailDbtCliResource(DbtCliResource):
@@ -53,8 +54,12 @@ class RetailDbtCliResource(DbtCliResource):
         return None
 
 
-def dbt_resource() -> RetailDbtCliResource:
+def dbt_resource(in_process: bool | None = None) -> RetailDbtCliResource:
+    """dbt in the step's process unless ``in_process`` (default: RETAIL_DBT_IN_PROCESS)
+    says otherwise."""
     # The dbt beside this interpreter: PATH need not include the venv.
     return RetailDbtCliResource(
-        project_dir=dbt_project, dbt_executable=str(Path(sys.executable).with_name("dbt"))
+        project_dir=dbt_project,
+        dbt_executable=str(Path(sys.executable).with_name("dbt")),
+        in_process=dbt_in_process() if in_process is None else in_process,
     )

@@ -41,6 +41,8 @@ def keep_partial_parse(run_folder: Path) -> bool:
 def prune_run_folders(target: Path, keep: int = KEEP_RUN_FOLDERS) -> list[Path]:
     """Delete all but the newest ``keep`` invocation folders (logs, compiled SQL,
     run_results) under ``target``; folders younger than ten minutes always stay."""
+    if not target.is_dir():  # dbt failed before it wrote anything: its error is what counts
+        return []
     folders = sorted(
         (p for p in target.iterdir() if p.is_dir() and p.name.count("-") >= 2),
         key=lambda p: p.stat().st_mtime,
