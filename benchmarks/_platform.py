@@ -599,6 +599,20 @@ def _tick_and_run(defs, instance, cursor: str | None) -> dict[str, Any]:
     }
 
 
+def _parse() -> dict[str, Any]:
+    """dbt's parse state for this warehouse, as yesterday's run would have left it: dbt
+    re-parses the whole project when its profile (the DuckDB path) changed, and a copied
+    warehouse is at a new path."""
+    from retail_platform.defs.transforms.project import DBT_PROJECT_DIR
+
+    started = time.perf_counter()
+    dbt = Path(sys.executable).with_name("dbt")
+    subprocess.run(
+        [str(dbt), "parse", "--quiet"], cwd=DBT_PROJECT_DIR, check=True, env=os.environ.copy()
+    )
+    return {"op": "parse", "seconds": time.perf_counter() - started}
+
+
 def child_main(plan_file: str, out_file: str) -> None:
     plan = json.loads(Path(plan_file).read_text())
     started = time.perf_counter()
@@ -627,6 +641,8 @@ def child_main(plan_file: str, out_file: str) -> None:
                 files = sorted(landing_zone_from_uri(landing_uri()).list_files())
                 cursor = LandingCursor().advanced_past(files).serialize()
                 results.append({"op": "mark_seen", "files": len(files)})
+            elif op == "parse":
+                results.append(_parse())
             elif op == "tick_and_run":
                 results.append(_tick_and_run(defs, instance, cursor))
             else:

@@ -10,7 +10,9 @@ For each H, in ``data/bench/daily-<H>x<lines>/``:
    churn model trained; under 3 days, too few to train, ``daily_pipeline``), or a copy
    of a work folder of ``bench_backfill`` or ``bench_naive`` that loaded exactly those H
    days (``--reuse``; landing files hard-linked, warehouse, instance and models copied);
-2. the landing sensor's cursor moved past every file there, as after ``make demo``;
+2. the landing sensor's cursor moved past every file there, as after ``make demo``
+   (and for a copied warehouse, ``dbt parse``: dbt re-parses everything when its profile's
+   DuckDB path changes, which a daily run on its own warehouse never pays);
 3. one new day (day H + 1, same simulation) landed;
 4. **timed**: one tick of the real ``landing_sensor`` (list, validate the new files, ask
    for runs), then the ``daily_pipeline`` run it asked for (raw of that day -> silver ->
@@ -92,6 +94,7 @@ def measure(
     source = _reusable(reuse, wanted)
     if source is not None:
         _copy_loaded(source, workdir)
+        plan.append({"op": "parse"})  # a daily run finds yesterday's parse state
     else:
         ensure_landing(workdir, start, history, lines, seed)
         workdir.reset_warehouse()

@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from retail_platform.defs.transforms.assets import dbt_build_args, environment
-from retail_platform.defs.transforms.in_process import DbtInThisProcess
+from retail_platform.defs.transforms.in_process import DbtInThisProcess, paths_from
 from retail_platform.defs.transforms.project import DBT_PROJECT_DIR
 from retail_platform.defs.transforms.resource import dbt_resource
 from retail_platform.defs.transforms.run_folders import (
@@ -151,3 +151,10 @@ def test_dbt_runs_in_the_process_unless_the_environment_says_subprocess(monkeypa
     monkeypatch.setenv("RETAIL_DBT_IN_PROCESS", "sometimes")
     with pytest.raises(ValueError, match="RETAIL_DBT_IN_PROCESS must be true or false"):
         dbt_resource()
+
+
+def test_relative_dbt_paths_resolve_in_the_project_folder_as_for_a_subprocess(tmp_path):
+    """A dbt subprocess runs in the project folder; in the process, a relative log path
+    would otherwise land under whatever folder the run worker started in."""
+    env = {"DBT_LOG_PATH": "target/local/run-1", "DBT_TARGET_PATH": "/abs/target", "HOME": "x"}
+    assert paths_from(tmp_path, env) == {"DBT_LOG_PATH": str(tmp_path / "target/local/run-1")}

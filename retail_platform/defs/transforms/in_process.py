@@ -35,6 +35,7 @@ from retail_platform.defs.transforms.run_folders import PARTIAL_PARSE
 # dbt's own exit codes: 1 when a model or test failed, 2 when dbt itself failed.
 EXIT_FAILURE, EXIT_ERROR = 1, 2
 _ONE_AT_A_TIME = threading.Lock()
+PATH_SETTINGS = ("DBT_TARGET_PATH", "DBT_LOG_PATH", "DBT_PROFILES_DIR", "DBT_PROJECT_DIR")
 logger = get_dagster_logger()
 
 
@@ -54,6 +55,17 @@ def process_environment(env: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def paths_from(project_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """dbt's path settings in ``env``, relative ones made absolute from ``project_dir``:
+    a subprocess runs in the project folder, and dbt reads some (the log path) relative
+    to the working directory."""
+    return {
+        name: str(project_dir / env[name])
+        for name in PATH_SETTINGS
+        if name in env and not Path(env[name]).is_absolute()
+    }
 
 
 def release_duckdb() -> None:
@@ -111,6 +123,7 @@ class DbtInThisProcess:
         self.stdout = DbtOutput()
         # args[0] is the dbt executable a subprocess would have run.
         cli_args = [*self.args[1:], "--project-dir", str(project_dir)]
+        env = {**env, **paths_from(project_dir, env)}
         _ONE_AT_A_TIME.acquire()  # released by the thread when dbt has finished
         self._thread = threading.Thread(
             target=self._invoke, args=(cli_args, {**env, "DBT_QUIET": "true"}), name="dbt",
