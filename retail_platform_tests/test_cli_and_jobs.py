@@ -95,7 +95,6 @@ def test_a_daily_run_launched_like_the_ui_runs_every_step_in_one_process(tmp_pat
         "RETAIL_DATA_DIR": str(tmp_path),
         "RETAIL_START_DATE": day.isoformat(),
         "DAGSTER_HOME": str(home),
-        "DBT_TARGET_PATH": str(tmp_path / "dbt-target"),
     }
     dagster = Path(sys.executable).with_name("dagster")
     completed = subprocess.run(

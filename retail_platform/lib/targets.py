@@ -78,7 +78,7 @@ class Target:
 
         Locally, every step opens the one DuckDB file, so the warehouse pool runs one step
         at a time anyway, and a process per step only adds its start-up: each imports the
-        code location, 7-8 s here, so a daily run took 185 s instead of 36 s in one
+        code location, 7-8 s here, so a daily run took 185 s instead of 45 s in one
         process (docs/performance.md). BigQuery takes concurrent jobs: the default.
         """
         return dg.in_process_executor if self.name == "local" else None
