@@ -7,7 +7,7 @@ from datetime import timedelta
 import dagster as dg
 import pytest
 
-from retail_platform.defs.transforms.assets import dbt_build_args, environment
+from retail_platform.defs.transforms.assets import WINDOW_ENV, dbt_build_args
 from retail_platform.defs.transforms.in_process import DbtInThisProcess, paths_from
 from retail_platform.defs.transforms.project import DBT_PROJECT_DIR
 from retail_platform.defs.transforms.resource import dbt_resource
@@ -16,6 +16,7 @@ from retail_platform.defs.transforms.run_folders import (
     keep_partial_parse,
     prune_run_folders,
 )
+from retail_platform.lib.environment import environment
 from retail_platform_tests.conftest import WEEK_DAYS, WEEK_START
 from retail_platform_tests.platform import run_dbt
 
@@ -29,7 +30,7 @@ def test_the_window_is_set_for_one_invocation_and_then_restored(monkeypatch):
     monkeypatch.setenv("RETAIL_WINDOW_MIN_DATE", "1999-01-01")
     monkeypatch.delenv("RETAIL_WINDOW_MAX_DATE", raising=False)
     window = {"RETAIL_WINDOW_MIN_DATE": "2025-01-01", "RETAIL_WINDOW_MAX_DATE": "2025-01-08"}
-    with environment(window):
+    with environment(window, unset=WINDOW_ENV):
         assert os.environ["RETAIL_WINDOW_MIN_DATE"] == "2025-01-01"
         assert os.environ["RETAIL_WINDOW_MAX_DATE"] == "2025-01-08"
     assert os.environ["RETAIL_WINDOW_MIN_DATE"] == "1999-01-01"
@@ -38,7 +39,7 @@ def test_the_window_is_set_for_one_invocation_and_then_restored(monkeypatch):
 
 def test_unpartitioned_models_run_without_a_window(monkeypatch):
     monkeypatch.setenv("RETAIL_WINDOW_MIN_DATE", "2025-01-01")
-    with environment({}):
+    with environment({}, unset=WINDOW_ENV):
         assert "RETAIL_WINDOW_MIN_DATE" not in os.environ
     assert os.environ["RETAIL_WINDOW_MIN_DATE"] == "2025-01-01"
 

@@ -21,6 +21,7 @@ from google.auth import jwt
 
 from retail_platform.lib.gcp_credentials import (
     CREDENTIALS_ENV,
+    KEY_FIELDS,
     KEY_TYPE,
     credentials_env_var,
     decode_key,
@@ -61,34 +62,29 @@ def token_endpoint():
 
 
 @pytest.fixture
-def private_key():
+def signing_key():
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def encoded_key(private_key, token_uri: str) -> str:
-    pem = private_key.private_bytes(
+def encoded_key(signing_key, token_uri: str) -> str:
+    pem = signing_key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
-    key = {
-        "type": KEY_TYPE,
-        "project_id": "test-project",
-        "private_key_id": "k1",
-        "private_key": pem,
-        "client_email": EMAIL,
-        "client_id": "1",
-        "token_uri": token_uri,
-    }
+    # Exactly the fields the platform requires of a key (KEY_FIELDS), as google-auth and
+    # dbt need them: nothing else of a real key file.
+    values = (KEY_TYPE, EMAIL, pem, token_uri)
+    key = dict(zip(KEY_FIELDS, values, strict=True))
     return base64.b64encode(json.dumps(key).encode()).decode()
 
 
 @pytest.mark.bigquery
 def test_the_warehouse_authenticates_with_the_key_from_the_environment(
-    bigquery_env, token_endpoint, private_key, monkeypatch
+    bigquery_env, token_endpoint, signing_key, monkeypatch
 ):
     token_uri, grants = token_endpoint
-    monkeypatch.setenv(CREDENTIALS_ENV, encoded_key(private_key, token_uri))
+    monkeypatch.setenv(CREDENTIALS_ENV, encoded_key(signing_key, token_uri))
     configured = BigQueryWarehouse(
         project=bigquery_env.project, gcp_credentials=credentials_env_var()
     )
@@ -96,7 +92,7 @@ def test_the_warehouse_authenticates_with_the_key_from_the_environment(
     with dg.build_resources({"warehouse": configured}) as resources:
         assert resources.warehouse.query("SELECT 40 + 2") == [(42,)]
     (grant,) = grants  # one token, fetched once, for the query
-    public_pem = private_key.public_key().public_bytes(
+    public_pem = signing_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     claims = jwt.decode(grant, certs=public_pem)  # fails unless signed by this key
@@ -108,9 +104,9 @@ def test_without_the_variable_clients_use_application_default_credentials(monkey
     assert credentials_env_var() is None
 
 
-def test_dbt_gets_the_key_as_a_private_file_only_while_it_runs(private_key, monkeypatch):
+def test_dbt_gets_the_key_as_a_private_file_only_while_it_runs(signing_key, monkeypatch):
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/path/of/adc.json")
-    encoded = encoded_key(private_key, "http://127.0.0.1:9/token")
+    encoded = encoded_key(signing_key, "http://127.0.0.1:9/token")
     with key_file_for_subprocess(encoded):
         path = os.environ["GOOGLE_APPLICATION_CREDENTIALS"]
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600

@@ -22,6 +22,8 @@ from typing import Any
 
 import dagster as dg
 
+from retail_platform.lib.environment import environment
+
 CREDENTIALS_ENV = "GCP_CREDENTIALS"
 KEY_FIELDS = ("type", "client_email", "private_key", "token_uri")
 KEY_TYPE = "service_account"  # the "type" of a service-account key file
@@ -82,15 +84,10 @@ def key_file_for_subprocess(encoded: str | None) -> Iterator[None]:
         return
     key = decode_key(encoded)
     handle, path = tempfile.mkstemp(prefix="gcp-key-", suffix=".json")
-    saved = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
     try:
         with os.fdopen(handle, "w") as file:  # mkstemp creates it readable by us only
             json.dump(key, file)
-        os.environ["GOOGLE_APPLICATION_CREDENTIALS"] = path
-        yield
+        with environment({"GOOGLE_APPLICATION_CREDENTIALS": path}):
+            yield
     finally:
-        if saved is None:
-            os.environ.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
-        else:
-            os.environ["GOOGLE_APPLICATION_CREDENTIALS"] = saved
         os.remove(path)

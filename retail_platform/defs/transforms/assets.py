@@ -16,7 +16,6 @@ blocking, so a duplicate key stops everything downstream of it.
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
@@ -25,6 +24,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from retail_platform.defs.transforms.project import dbt_project, ensure_manifest
 from retail_platform.defs.transforms.run_folders import keep_partial_parse, prune_run_folders
 from retail_platform.defs.transforms.translator import RetailDbtTranslator
+from retail_platform.lib.environment import environment
 from retail_platform.lib.gcp_credentials import CREDENTIALS_ENV, key_file_for_subprocess
 from retail_platform.lib.partitions import transaction_date_partitions
 from retail_platform.lib.targets import WAREHOUSE_POOL
@@ -33,6 +33,7 @@ from retail_platform.lib.warehouse import Warehouse
 PARTITIONED = "tag:partitioned"
 WINDOW_MIN_ENV = "RETAIL_WINDOW_MIN_DATE"
 WINDOW_MAX_ENV = "RETAIL_WINDOW_MAX_DATE"
+WINDOW_ENV = (WINDOW_MIN_ENV, WINDOW_MAX_ENV)  # set, or for the unpartitioned models unset
 MANIFEST = ensure_manifest()
 
 
@@ -47,23 +48,6 @@ def dbt_window_env(context: dg.AssetExecutionContext) -> dict[str, str]:
         WINDOW_MIN_ENV: window.start.date().isoformat(),
         WINDOW_MAX_ENV: window.end.date().isoformat(),
     }
-
-
-@contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    """Set (or, for the unpartitioned models, clear) the window for one dbt invocation."""
-    saved = {name: os.environ.get(name) for name in (WINDOW_MIN_ENV, WINDOW_MAX_ENV)}
-    for name in saved:
-        os.environ.pop(name, None)
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def with_row_counts(
@@ -106,7 +90,10 @@ def run_dbt(
 ) -> Iterator[Any]:
     # dbt-bigquery authenticates with ADC; a key given as GCP_CREDENTIALS becomes its key
     # file for the invocation.
-    with environment(window), key_file_for_subprocess(os.environ.get(CREDENTIALS_ENV)):
+    with (
+        environment(window, unset=WINDOW_ENV),
+        key_file_for_subprocess(os.environ.get(CREDENTIALS_ENV)),
+    ):
         invocation = dbt.cli(args, context=context, raise_on_error=False)
         events = list(invocation.stream())
     keep_partial_parse(invocation.target_path)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ctypes
 import json
-import os
 import queue
 import shutil
 import threading
@@ -31,30 +30,13 @@ from dagster_dbt.core import resource as dbt_resource_module
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation, _get_dbt_target_path
 
 from retail_platform.defs.transforms.run_folders import PARTIAL_PARSE
+from retail_platform.lib.environment import environment
 
 # dbt's own exit codes: 1 when a model or test failed, 2 when dbt itself failed.
 EXIT_FAILURE, EXIT_ERROR = 1, 2
 _ONE_AT_A_TIME = threading.Lock()
 PATH_SETTINGS = ("DBT_TARGET_PATH", "DBT_LOG_PATH", "DBT_PROFILES_DIR", "DBT_PROJECT_DIR")
 logger = get_dagster_logger()
-
-
-@contextmanager
-def process_environment(env: Mapping[str, str]) -> Iterator[None]:
-    """``env``'s values in ``os.environ`` for the block, where a subprocess would have been
-    given ``env`` (dbt reads its flags and ``env_var()`` from it); then as before. Only
-    the variables ``env`` names change, so other threads never see the environment empty
-    (dagster-dbt builds ``env`` from ``os.environ`` plus dbt's settings)."""
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def paths_from(project_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
@@ -141,7 +123,9 @@ class DbtInThisProcess:
                 self.stdout.put(msg_to_json(event).encode())
 
         try:
-            with process_environment(env):
+            # dbt reads its flags and env_var() from os.environ, where a subprocess
+            # would have been given env (os.environ plus dbt's settings).
+            with environment(env):
                 try:
                     result = dbtRunner(callbacks=[emit]).invoke(cli_args)
                 finally:
