@@ -144,6 +144,7 @@ def measure(
                     "step_seconds",
                     "startup_and_parse_seconds",
                     "execute_seconds",
+                    "slowest",
                 )
             }
             for d in (runs[0]["dbt"] if runs else [])
@@ -238,6 +239,10 @@ def report(f: dict[str, Any]) -> None:
             f"    {r['run_dbt_invocations']} dbt invocations, {r['run_dbt_seconds']:.1f} s in "
             "their steps"
         )
+        for step in r["run_dbt_steps"]:
+            nodes = (step["slowest"] or [])[:5]
+            slowest = ", ".join(f"{n['node'].split('.')[-1]} {n['seconds']:.1f}" for n in nodes)
+            print(f"      {step['invocation'].split('-')[0]}: slowest nodes (s) {slowest}")
         print(
             f"    (+ {r['import_seconds']:.1f} s run worker import when daemon-launched); "
             f"load average {r['load_average_before']:.2f} -> {r['load_average_after']:.2f}"

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import dagster as dg
 
-from retail_platform.defs.dashboard.assets import DASHBOARD, dashboard_assets
+from retail_platform.defs.dashboard.assets import dashboard_assets
 from retail_platform.defs.jobs import (
     churn_retrain,
     churn_retrain_weekly,
+    churn_scoring,
+    churn_scoring_daily,
+    daily_assets,
     daily_pipeline,
     full_backfill,
 )
 from retail_platform.defs.landing.sensors import build_landing_sensor, downstream_by_entity
-from retail_platform.defs.ml.assets import CHURN_SCORES, ml_assets
+from retail_platform.defs.ml.assets import ml_assets
 from retail_platform.defs.raw.assets import raw_assets
 from retail_platform.defs.simulate.jobs import simulate_day_job
 from retail_platform.defs.transforms.assets import dbt_models, dbt_partitioned_models
@@ -28,19 +31,14 @@ def build_definitions(target: Target) -> dg.Definitions:
     python_assets = [*raw_assets(target), *ml_assets(target), *dashboard_assets(target)]
     assets = [*dg.with_source_code_references(python_assets), dbt_partitioned_models, dbt_models]
     # What a landed file's run rebuilds: the daily pipeline's assets downstream of its raw
-    # asset (never the churn model: retraining is its own job).
-    built_from_raw = downstream_by_entity(
-        assets,
-        dg.AssetSelection.assets(
-            *dbt_partitioned_models.keys, *dbt_models.keys, CHURN_SCORES, DASHBOARD
-        ),
-    )
+    # asset (never churn: scoring and retraining are their own jobs).
+    built_from_raw = downstream_by_entity(assets, daily_assets)
     return dg.Definitions(
         # dbt assets carry their code references already (the translator's settings).
         assets=assets,
         asset_checks=reconciliation_checks,
-        jobs=[daily_pipeline, full_backfill, churn_retrain, simulate_day_job],
-        schedules=[churn_retrain_weekly],
+        jobs=[daily_pipeline, full_backfill, churn_scoring, churn_retrain, simulate_day_job],
+        schedules=[churn_scoring_daily, churn_retrain_weekly],
         sensors=[build_landing_sensor(daily_pipeline, downstream=built_from_raw)],
         resources=target.resources(),
         executor=target.executor,

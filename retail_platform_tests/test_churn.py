@@ -173,9 +173,10 @@ def test_score_features_cover_every_customer_the_model_needs(months):
 
 
 def test_before_any_model_the_scores_are_empty_and_customer_health_has_no_risk(week, tmp_path):
-    """The daily pipeline on a warehouse too young to train on: nothing fails."""
+    """The daily churn scoring on a warehouse too young to train on: nothing fails."""
     platform = week.copy_to(tmp_path)  # a week: no model, no churn_scores table yet
     health = dg.AssetKey(["marts", "customer_health"])
+    # churn_scoring's assets (test_definitions.py) but the dashboard (test_dashboard.py)
     assert platform.run(WEEK_LAST, selection=[CHURN_FEATURES, CHURN_SCORES, health]).success
     # The IO manager writes no table for an empty frame: no scores either way.
     if "retail_ml.churn_scores" in platform.tables("retail_ml"):

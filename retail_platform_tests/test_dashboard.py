@@ -223,7 +223,7 @@ def test_a_warehouse_without_rows_gives_a_note_for_every_chart():
     assert all(kpi.value is None and kpi.display() == "–" for kpi in dashboard.kpis.values())
 
 
-def test_the_dashboard_follows_the_marts_in_every_pipeline_run(local_zone):
+def test_the_dashboard_follows_the_marts_and_the_churn_scores_in_every_run(local_zone):
     from retail_platform.definitions import defs
 
     node = defs.resolve_asset_graph().get(DASHBOARD)
@@ -231,7 +231,7 @@ def test_the_dashboard_follows_the_marts_in_every_pipeline_run(local_zone):
     assert {"python", "plotly", "duckdb"} <= node.kinds
     assert node.owners == ["team:data-platform"]
     assert set(node.parent_keys) == {dg.AssetKey(["marts", mart]) for mart in MARTS_READ}
-    for job in ("daily_pipeline", "full_backfill"):
+    for job in ("daily_pipeline", "full_backfill", "churn_scoring", "churn_retrain"):
         assert DASHBOARD in defs.resolve_job_def(job).asset_layer.selected_asset_keys
 
     # A landed file's run (the landing sensor's request) refreshes the dashboard too.

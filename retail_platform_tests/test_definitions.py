@@ -63,18 +63,18 @@ def test_churn_jobs_schedule_and_engine_choice(monkeypatch):
     def selected(job_name: str) -> set[dg.AssetKey]:
         return defs.resolve_job_def(job_name).asset_layer.selected_asset_keys
 
+    features, dashboard = dg.AssetKey(["ml", "churn_features"]), dg.AssetKey(["marts", "dashboard"])
     assert {churn_model, scores, health} <= selected("full_backfill")
-    assert {scores, health} <= selected("daily_pipeline")
-    assert churn_model not in selected("daily_pipeline")  # retraining is its own job
-    assert selected("churn_retrain") == {
-        dg.AssetKey(["ml", "churn_features"]),
-        churn_model,
-        scores,
-        health,
-        dg.AssetKey(["marts", "dashboard"]),
-    }
-    schedule = defs.resolve_schedule_def("churn_retrain_weekly")
-    assert schedule.cron_schedule == "0 6 * * 1" and schedule.job_name == "churn_retrain"
+    # A day's files rebuild the layers up to the marts; churn has its own jobs.
+    assert health in selected("daily_pipeline")
+    assert not selected("daily_pipeline") & {features, churn_model, scores}
+    assert selected("churn_scoring") == {features, scores, health, dashboard}
+    assert selected("churn_retrain") == {features, churn_model, scores, health, dashboard}
+    # One churn run at 06:00 UTC every day: retrain and score on Mondays, score otherwise.
+    weekly = defs.resolve_schedule_def("churn_retrain_weekly")
+    daily = defs.resolve_schedule_def("churn_scoring_daily")
+    assert (weekly.cron_schedule, weekly.job_name) == ("0 6 * * 1", "churn_retrain")
+    assert (daily.cron_schedule, daily.job_name) == ("0 6 * * 0,2-6", "churn_scoring")
     assert graph.get(churn_model).group_name == "ml"
     assert "sklearn" in graph.get(churn_model).kinds
 
@@ -94,7 +94,7 @@ def test_every_step_of_every_job_waits_for_the_warehouse_pool():
     reads a reconciliation view, say) can open the file while dbt holds it."""
     from retail_platform.definitions import defs
 
-    for name in ("daily_pipeline", "full_backfill", "churn_retrain"):
+    for name in ("daily_pipeline", "full_backfill", "churn_scoring", "churn_retrain"):
         ops = defs.resolve_job_def(name).graph.iterate_op_defs()
         assert {op.name: op.pool for op in ops if op.pool != "warehouse"} == {}, name
 
@@ -105,7 +105,7 @@ def test_a_launched_run_uses_one_process_locally_and_the_default_executor_on_big
     from retail_platform.definitions import build_definitions, defs
     from retail_platform.lib.targets import current_target
 
-    for name in ("daily_pipeline", "full_backfill", "churn_retrain"):
+    for name in ("daily_pipeline", "full_backfill", "churn_scoring", "churn_retrain"):
         assert defs.resolve_job_def(name).executor_def.name == "in_process"
 
     monkeypatch.setenv("RETAIL_TARGET", "bigquery")
@@ -158,17 +158,17 @@ def test_make_dev_says_how_to_load_data_into_an_empty_warehouse(tmp_path, week):
     assert "holds sales from 2025-01-01 to 2025-01-07" in loaded
 
 
-def test_a_run_invokes_dbt_once_per_partitioned_models_and_once_around_the_scores():
-    """dbt's start-up is paid per step: the partitioned models, then every other model
-    (the calendar included: it reads fact_sales), then customer_health, which reads the
-    churn scores the Python step between them writes."""
+def test_a_run_invokes_dbt_once_per_partitioned_models_and_once_more_around_the_scores():
+    """dbt's start-up is paid per step. The daily run: the partitioned models, then every
+    other model (the calendar included: it reads fact_sales). A run with churn: a third
+    step, customer_health, which reads the churn scores the Python step before it writes."""
     from dagster._core.definitions.dependency import NodeHandle
 
     from retail_platform.definitions import defs
 
-    for name in ("daily_pipeline", "full_backfill"):
+    def dbt_steps(name: str) -> dict[str, set[str]]:
         job = defs.resolve_job_def(name)
-        dbt_steps = {
+        return {
             node: {
                 key.to_user_string()
                 for key in job.asset_layer.get_selected_entity_keys_for_node(NodeHandle(node, None))
@@ -177,11 +177,15 @@ def test_a_run_invokes_dbt_once_per_partitioned_models_and_once_around_the_score
             for node in job.graph.node_dict
             if node.startswith("dbt")
         }
-        assert len(dbt_steps) == 3, (name, sorted(dbt_steps))
-        assert {"gold/dim_dates", "gold/dim_customers", "ml/churn_features"} <= dbt_steps[
-            "dbt_models"
-        ]
-        assert {"marts/customer_health"} in dbt_steps.values()
+
+    daily = dbt_steps("daily_pipeline")
+    assert sorted(daily) == ["dbt_models", "dbt_partitioned_models"]
+    assert {"gold/dim_dates", "gold/dim_products", "marts/customer_health"} <= daily["dbt_models"]
+    assert {"gold/dim_customers", "marts/agg_daily_sales"} <= daily["dbt_partitioned_models"]
+    backfill = dbt_steps("full_backfill")
+    assert len(backfill) == 3, sorted(backfill)
+    assert {"gold/dim_dates", "ml/churn_features"} <= backfill["dbt_models"]
+    assert {"marts/customer_health"} in backfill.values()
 
 
 def test_every_duckdb_connection_of_the_local_target_is_memory_limited(tmp_path, monkeypatch):

@@ -1,8 +1,12 @@
 """The instance's event log (retail_platform/dagster.yaml) stores a batch of asset events in
-one transaction and answers every asset query as Dagster's stock SQLite event log does."""
+one transaction, keeps its databases open, and answers every asset query as Dagster's
+stock SQLite event log does."""
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -10,7 +14,11 @@ import pytest
 from dagster._core.events import ASSET_EVENTS, DagsterEventType
 
 from retail_platform.instance import INSTANCE_TEMPLATE
-from retail_platform.lib.event_log_storage import BATCH_SIZE_ENV, BatchedSqliteEventLogStorage
+from retail_platform.lib.event_log_storage import (
+    BATCH_SIZE_ENV,
+    OPEN_DATABASES,
+    BatchedSqliteEventLogStorage,
+)
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2025-01-01", end_date="2025-03-01")
 ASSETS = ("orders", "customers", "sales")
@@ -122,3 +130,48 @@ def test_batched_event_log_answers_as_the_stock_one(tmp_path, monkeypatch, batch
     assert batched["answers"] == stock["answers"]
     # the 177 planned events and 177 materializations went in batches, none one by one
     assert stored_one_by_one == []
+
+
+def test_a_process_keeps_its_databases_open_and_another_process_reads_every_event(
+    tmp_path, monkeypatch, batch_env
+):
+    """One engine per database, reused for every event; each event committed as it is
+    stored (another process, the UI's, reads it while the first keeps its connections)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copyfile(INSTANCE_TEMPLATE, home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+
+    @dg.asset
+    def one() -> int:
+        return 1
+
+    job = dg.Definitions(assets=[one], jobs=[dg.define_asset_job("j", "*")]).resolve_job_def("j")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        assert isinstance(storage, BatchedSqliteEventLogStorage)
+        run_ids = [
+            job.execute_in_process(instance=instance).run_id for _ in range(OPEN_DATABASES + 2)
+        ]
+        engine = storage._engine(run_ids[-1])
+        assert storage._engine(run_ids[-1]) is engine  # reused, not one per event
+        assert len(storage._engines) == OPEN_DATABASES  # the least recently used are closed
+        with storage.index_connection() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        here = {run_id: len(instance.all_logs(run_id)) for run_id in run_ids}
+
+        reader = (
+            "import json, sys, dagster as dg\n"
+            "with dg.DagsterInstance.from_config(sys.argv[1]) as instance:\n"
+            "    print(json.dumps({r: len(instance.all_logs(r)) for r in sys.argv[2:]}))\n"
+        )
+        other = subprocess.run(
+            [sys.executable, "-c", reader, str(home), *run_ids],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        assert json.loads(other.stdout.strip().splitlines()[-1]) == here
+        assert all(count > 5 for count in here.values())
+
+        storage._engines_pid = -1  # as in a forked child: its parent's connections are not reused
+        assert storage._engine(run_ids[-1]) is not engine

@@ -137,12 +137,12 @@ def test_runs_carry_what_is_built_from_the_raw_assets_that_received_files(local_
     assert request.asset_selection == [dg.AssetKey(["raw", "orders"]), daily_sales, silver_orders]
 
 
-def test_a_day_without_reference_files_rebuilds_what_its_files_feed_in_three_dbt_steps(
+def test_a_day_without_reference_files_rebuilds_what_its_files_feed_in_two_dbt_steps(
     local_zone,
 ):
     """Orders and order items landed, no stores file: the run rebuilds silver orders up
-    to the marts and the dashboard, not silver stores, never the churn model; Dagster
-    plans it as the partitioned dbt models, the other models, and customer_health."""
+    to the marts and the dashboard, not silver stores, never churn (its own jobs);
+    Dagster plans it as the partitioned dbt models, then the other models."""
     from dagster._core.definitions.dependency import NodeHandle
 
     from retail_platform.definitions import defs
@@ -157,16 +157,17 @@ def test_a_day_without_reference_files_rebuilds_what_its_files_feed_in_three_dbt
     key = dg.AssetKey
     assert {key(["raw", "orders"]), key(["silver", "orders"]), key(["gold", "fact_sales"]),
             key(["marts", "agg_daily_sales"]), key(["marts", "dashboard"]),
-            key(["ml", "churn_scores"]), key(["marts", "customer_health"])} <= selected  # fmt: skip
+            key(["marts", "customer_health"])} <= selected  # fmt: skip
     assert not selected & {key(["raw", "stores"]), key(["silver", "stores"]),
-                           key(["gold", "dim_stores"]), key(["ml", "churn_model"])}  # fmt: skip
+                           key(["gold", "dim_stores"]), key(["ml", "churn_features"]),
+                           key(["ml", "churn_model"]), key(["ml", "churn_scores"])}  # fmt: skip
     run = defs.resolve_job_def("daily_pipeline").get_subset(asset_selection=selected)
     dbt_steps = [node for node in run.graph.node_dict if node.startswith("dbt")]
-    assert len(dbt_steps) == 3, dbt_steps
+    assert sorted(dbt_steps) == ["dbt_models", "dbt_partitioned_models"], dbt_steps
     health = [
         node
         for node in dbt_steps
         if key(["marts", "customer_health"])
         in run.asset_layer.get_selected_entity_keys_for_node(NodeHandle(node, None))
     ]
-    assert len(health) == 1
+    assert health == ["dbt_models"]

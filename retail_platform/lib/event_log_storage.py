@@ -21,14 +21,26 @@ The instance (``retail_platform/dagster.yaml``) names this class; creating it tu
 batching on for the process unless ``DAGSTER_EVENT_BATCH_SIZE`` is already set. Events
 other than asset materializations, observations and planned materializations (check
 events, run status) take the stock path, in their order within the batch.
+
+Every other event (step start and output, a dbt test's check result, a log line: about
+450 in a daily run) is stored one at a time, and the stock storage opens each database
+for it with a new engine and connection, then commits with a full sync. Here a process
+keeps one engine per database (the last ``OPEN_DATABASES`` used) and its connection, and
+commits with ``synchronous=NORMAL``: in SQLite's WAL mode (which Dagster sets) the
+database stays consistent if the process or the machine crashes; a power loss can drop
+the last events, never corrupt the file. Measured in a daily run: ~11 ms -> ~1 ms an
+event (docs/performance.md).
 """
 
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+import sqlalchemy as db
 from dagster import Field, StringSource
 from dagster._core.events import ASSET_EVENTS
 from dagster._core.events.log import EventLogEntry
@@ -38,10 +50,12 @@ from dagster._core.storage.event_log.schema import (
     AssetCheckExecutionsTable,
     SqlEventLogStorageTable,
 )
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData, serialize_value
 
 BATCH_SIZE_ENV = "DAGSTER_EVENT_BATCH_SIZE"
 DEFAULT_BATCH_SIZE = "1000"
+OPEN_DATABASES = 8  # the index and the shards of the runs a process writes or reads
 
 
 def default_base_dir() -> str:
@@ -76,7 +90,50 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
     ) -> None:
         os.environ.setdefault(BATCH_SIZE_ENV, DEFAULT_BATCH_SIZE)
         self._asset_key_index_cols = False  # see _has_asset_key_index_cols_on_connection
+        self._engines: OrderedDict[str, db.Engine] = OrderedDict()
+        self._engines_pid = os.getpid()
         super().__init__(base_dir=base_dir or default_base_dir(), inst_data=inst_data)
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[db.Connection]:
+        """The stock ``_connect`` (one transaction under the storage's lock), on this
+        process's open engine for the shard instead of a new one each time."""
+        with self._db_lock:
+            engine = self._engine(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+    def _engine(self, shard: str) -> db.Engine:
+        # Called under the storage's lock (_connect), like every use of the engines.
+        if self._engines_pid != os.getpid():  # a forked child: never share a connection
+            self._engines, self._engines_pid = OrderedDict(), os.getpid()
+        engine = self._engines.get(shard)
+        if engine is None:
+            engine = db.create_engine(
+                self.conn_string_for_shard(shard),
+                poolclass=db.pool.QueuePool,
+                pool_size=1,
+                connect_args={
+                    "timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+                    "check_same_thread": False,  # used under the storage's lock only
+                },
+            )
+            db.event.listen(engine, "connect", _commit_without_full_sync)
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            self._engines[shard] = engine
+            while len(self._engines) > OPEN_DATABASES:
+                self._engines.popitem(last=False)[1].dispose()
+        self._engines.move_to_end(shard)
+        return engine
+
+    def dispose(self) -> None:
+        with self._db_lock:
+            for engine in self._engines.values():
+                engine.dispose()
+            self._engines.clear()
+        super().dispose()
 
     @classmethod
     def config_type(cls) -> dict[str, Any]:
@@ -140,6 +197,10 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         ]
         with self.index_connection() as conn:
             conn.execute(AssetCheckExecutionsTable.insert(), rows)
+
+
+def _commit_without_full_sync(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
 def _last_per_asset_and_type(events: Sequence[EventLogEntry]) -> list[int]:

@@ -23,3 +23,17 @@ where {{ column_name }} is not null
   and {{ column_name }} not in ({% for value in values %}{{ text_literal(value) }}{{ ", " if not loop.last }}{% endfor %})
 group by {{ column_name }}
 {% endtest %}
+
+
+{#- Every row is on the same transaction_date as the row of `parent` it refers to (rows
+    whose parent is missing are other tests' concern). -#}
+{% test same_day_as_parent(model, column_name, parent, parent_column) %}
+with child as (
+    select {{ column_name }}, transaction_date from {{ model }}
+)
+
+select child.{{ column_name }}, child.transaction_date, parent.transaction_date as parent_date
+from child
+inner join {{ parent }} as parent on parent.{{ parent_column }} = child.{{ column_name }}
+where parent.transaction_date <> child.transaction_date
+{% endtest %}

@@ -1,3 +1,15 @@
+-- depends_on: {{ ref('int_customers__validated') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='merge',
+    unique_key='customer_id',
+    on_schema_change='fail',
+    tags=['partitioned'],
+) }}
+
+{#- The current version of every customer. A run merges the customers its window upserted
+    into silver (the window's valid arrivals), so a day costs that day's customers, not the
+    whole dimension; a full refresh rebuilds it from silver. -#}
 select
     {{ surrogate_key(['customer_id']) }} as customer_key,
     customer_id,
@@ -10,3 +22,8 @@ select
     signup_date,
     updated_at
 from {{ ref('customers') }}
+{%- if is_incremental() %}
+where customer_id in (
+    select customer_id from {{ ref('int_customers__validated') }} where _reject_reason is null
+)
+{%- endif %}

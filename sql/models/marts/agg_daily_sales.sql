@@ -1,4 +1,12 @@
-{#- Sales per day and store, by the contract's metric definitions. -#}
+{{ config(
+    materialized='incremental',
+    on_schema_change='fail',
+    tags=['partitioned'],
+    **window_replace_config(cluster_by=['store_id'])
+) }}
+
+{#- Sales per day and store, by the contract's metric definitions. A day's rows depend on
+    that day's sales only: the window replaces its days, in the partitioned dbt step. -#}
 select
     transaction_date,
     store_id,
@@ -12,5 +20,5 @@ select
         'nullif(sum(case when is_sale then 1 else 0 end), 0)'
     ) }} as avg_order_value
 from {{ ref('fact_sales') }}
-where {{ all_partitions('transaction_date') }}
+where {{ in_window('transaction_date') }}
 group by transaction_date, store_id
