@@ -16,7 +16,7 @@ For each H, in ``data/bench/daily-<H>x<lines>/``:
 3. one new day (day H + 1, same simulation) landed;
 4. **timed**: one tick of the real ``landing_sensor`` (list, validate the new files, ask
    for runs), then the ``daily_pipeline`` run it asked for (raw of that day -> silver ->
-   gold -> marts, churn scores with the current model).
+   gold -> marts; churn scoring is its own daily run, churn_scoring, not timed here).
 
 Steps 2-4 run in one child process that has already imported the code location (the
 import is reported separately: a daemon-launched run pays it in its run worker, plus the

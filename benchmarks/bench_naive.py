@@ -6,8 +6,8 @@
 Simulates N days into ``data/bench/naive-<days>x<lines>/landing``, then, in one child
 process with the work folder's environment (the code location imported once):
 
-1. N runs of ``daily_pipeline`` (the landing sensor's job: every layer, scores with the
-   current model, no retraining), one partition each, oldest first, on an empty warehouse:
+1. N runs of ``daily_pipeline`` (the landing sensor's job: raw to marts, no churn
+   scoring or retraining), one partition each, oldest first, on an empty warehouse:
    the shape a sensor or a per-partition backfill produces;
 2. one run of ``daily_pipeline`` over the same N days (the range tags of a single-run
    backfill). It runs on the warehouse the per-partition runs filled, so it replaces

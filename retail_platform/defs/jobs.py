@@ -11,7 +11,7 @@ CUSTOMER_HEALTH = dg.AssetKey(["marts", "customer_health"])
 
 everything = dg.AssetSelection.groups("raw", "silver", "gold", "ml", "marts")
 churn = dg.AssetSelection.groups("ml")
-# What a day's files change: every layer but the churn model's. Churn features and scores
+# What a day's files change: every layer but churn's. Churn features and scores
 # cover every customer (recency moves for all of them each day), so their cost grows with
 # the customer base; they refresh on their own daily schedule, off the file-to-marts path.
 daily_assets = everything - churn
