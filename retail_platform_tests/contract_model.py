@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -161,19 +162,27 @@ class ContractModel:
             }
         return result
 
-    def top_products_monthly(self) -> dict[tuple[date, str], dict]:
+    def product_sales(self, period: Callable[[date], date]) -> dict[tuple[date, str], dict]:
+        """Units, net revenue and distinct orders of sales per period(order day) and product."""
         result: dict[tuple[date, str], dict] = {}
         for line in self.lines:
             order = line["order"]
             if not order.is_sale:
                 continue
             row = result.setdefault(
-                (order.day.replace(day=1), line["product_id"]),
-                {"units": 0, "net_revenue": Decimal(0)},
+                (period(order.day), line["product_id"]),
+                {"units": 0, "net_revenue": Decimal(0), "order_ids": set()},
             )
             row["units"] += line["quantity"]
+            row["order_ids"].add(order.order_id)
             if order.status == "completed":
                 row["net_revenue"] += line["net"]
+        for row in result.values():
+            row["orders"] = len(row.pop("order_ids"))
+        return result
+
+    def top_products_monthly(self) -> dict[tuple[date, str], dict]:
+        result = self.product_sales(lambda day: day.replace(day=1))
         by_month = defaultdict(list)
         for (month, product), row in result.items():
             by_month[month].append((row["net_revenue"], product))

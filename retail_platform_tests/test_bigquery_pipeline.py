@@ -33,6 +33,7 @@ MARTS = (
     "agg_daily_sales",
     "v_executive_summary",
     "agg_customer_segments",
+    "agg_daily_product_sales",
     "top_products_monthly",
     "payment_mix",
     "shipping_performance",

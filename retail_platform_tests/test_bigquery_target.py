@@ -145,7 +145,9 @@ def test_dbt_reaches_the_emulator_through_the_bigquery_profile(bigquery_env, tmp
 
 
 CLUSTERED = {
-    "orders", "inventory", "fact_sales", "fact_shipments", "fact_inventory", "agg_daily_sales"
+    "orders": "store_id", "inventory": "store_id", "fact_sales": "store_id",
+    "fact_shipments": "store_id", "fact_inventory": "store_id", "agg_daily_sales": "store_id",
+    "agg_daily_product_sales": "product_id",
 }  # fmt: skip
 
 
@@ -171,8 +173,9 @@ def test_every_partitioned_model_compiles_to_one_window_on_bigquery(bigquery_env
         for node in manifest["nodes"].values()
         if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"
     ]
-    # 9 silver entities, rejects, 4 gold facts, dim_customers, agg_daily_sales
-    assert len(incremental) == 16
+    # 9 silver entities, rejects, 4 gold facts, dim_customers and 3 daily marts
+    # (agg_daily_sales, agg_daily_product_sales, payment_mix)
+    assert len(incremental) == 18
     compiled_root = tmp_path / "target" / "compiled" / "retail_platform"
     for node in incremental:
         name, config = node["name"], node["config"]
@@ -188,7 +191,8 @@ def test_every_partitioned_model_compiles_to_one_window_on_bigquery(bigquery_env
             # are clustered by it (the emulator shows neither: checked in the config).
             is_gold = node["fqn"][1] == "gold"
             assert config.get("require_partition_filter") is is_gold, name
-            assert config.get("cluster_by") == (["store_id"] if name in CLUSTERED else None), name
+            clustered_by = [CLUSTERED[name]] if name in CLUSTERED else None
+            assert config.get("cluster_by") == clustered_by, name
         compiled = (compiled_root / node["original_file_path"]).read_text()
         assert "'2025-01-02'" in compiled and "'2025-01-03'" in compiled, name
         assert "1900-01-01" not in compiled, name  # no all-partitions (whole history) read

@@ -181,7 +181,11 @@ def test_a_run_invokes_dbt_once_per_partitioned_models_and_once_more_around_the_
     daily = dbt_steps("daily_pipeline")
     assert sorted(daily) == ["dbt_models", "dbt_partitioned_models"]
     assert {"gold/dim_dates", "gold/dim_products", "marts/customer_health"} <= daily["dbt_models"]
-    assert {"gold/dim_customers", "marts/agg_daily_sales"} <= daily["dbt_partitioned_models"]
+    assert {
+        "gold/dim_customers", "marts/agg_daily_sales", "marts/agg_daily_product_sales",
+        "marts/payment_mix",
+    } <= daily["dbt_partitioned_models"]  # fmt: skip
+    assert "marts/top_products_monthly" in daily["dbt_models"]
     backfill = dbt_steps("full_backfill")
     assert len(backfill) == 3, sorted(backfill)
     assert {"gold/dim_dates", "ml/churn_features"} <= backfill["dbt_models"]

@@ -73,6 +73,18 @@ def test_agg_customer_segments(week, model):
     assert len({r[-1] for r in rows}) >= 6
 
 
+def test_agg_daily_product_sales(week, model):
+    expected = model.product_sales(lambda day: day)
+    rows = week.query(
+        "SELECT transaction_date, product_id, orders, units, net_revenue "
+        "FROM retail_marts.agg_daily_product_sales"
+    )
+    assert {(r[0], r[1]) for r in rows} == set(expected)
+    for day, product, orders, units, net in rows:
+        want = expected[(day, product)]
+        assert (orders, units, net) == (want["orders"], want["units"], want["net_revenue"])
+
+
 def test_top_products_monthly(week, model):
     expected = model.top_products_monthly()
     rows = week.query(

@@ -1,4 +1,12 @@
-{#- Payment attempts per day and method: how many, how much was collected, how many failed. -#}
+{{ config(
+    materialized='incremental',
+    on_schema_change='fail',
+    tags=['partitioned'],
+    **window_replace_config()
+) }}
+
+{#- Payment attempts per day and method: how many, how much was collected, how many failed.
+    A day's rows depend on that day's payments only: the window replaces its days. -#}
 select
     transaction_date,
     method,
@@ -6,5 +14,5 @@ select
     cast(sum(case when status = 'succeeded' then amount else 0 end) as {{ type_money() }}) as amount,
     sum(case when status = 'failed' then 1 else 0 end) / count(*) as failure_rate
 from {{ ref('fact_payments') }}
-where {{ all_partitions('transaction_date') }}
+where {{ in_window('transaction_date') }}
 group by transaction_date, method

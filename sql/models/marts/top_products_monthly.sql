@@ -1,22 +1,23 @@
-{#- Units and net revenue per product and month, ranked within the month. A returned line
-    nets to zero revenue (contract), its units still count as sold. -#}
-with lines as (
+{#- Units and net revenue per product and month, ranked within the month: the month's days
+    of agg_daily_product_sales (one row per product and day), so a run reads days × products
+    rows, not every order line of the history. -#}
+with daily as (
     select
-        cast({{ dbt.date_trunc('month', 'parent.transaction_date') }} as date) as month,
-        item.product_id,
-        item.quantity,
-        case when parent.status = 'completed' then item.line_amount else 0 end as net_revenue
-    from {{ from_unnested(ref('fact_sales'), 'line_items', 'item') }}
-    where {{ all_partitions('parent.transaction_date') }} and parent.is_sale
+        cast({{ dbt.date_trunc('month', 'transaction_date') }} as date) as month,
+        product_id,
+        units,
+        net_revenue
+    from {{ ref('agg_daily_product_sales') }}
+    where {{ all_partitions('transaction_date') }}
 ),
 
 monthly as (
     select
         month,
         product_id,
-        sum(quantity) as units,
+        sum(units) as units,
         cast(sum(net_revenue) as {{ type_money() }}) as net_revenue
-    from lines
+    from daily
     group by month, product_id
 )
 
