@@ -176,8 +176,25 @@ def test_every_invalid_row_lands_in_rejects_with_its_reason(faulty):
     for (entity, kind), count in injected.items():
         reason = IMPOSSIBLE_DATE_REASON[entity] if kind == "impossible_date" else REASON_FOR[kind]
         assert rejected[(entity, reason)] >= count, (entity, kind)
-    payload = platform.query("SELECT payload FROM retail_silver.rejects LIMIT 1")[0][0]
-    assert set(json.loads(payload)) >= {"transaction_date", "updated_at"}
+
+
+def test_every_reject_keeps_the_values_it_landed_with(faulty):
+    """The payload is the raw row's contract columns as landed (an uncastable date stays the
+    text that failed), for every reject."""
+    platform, _ = faulty
+    rejects = platform.query(
+        "SELECT entity, source_file, source_line, payload FROM retail_silver.rejects"
+    )
+    assert rejects
+    for entity, source_file, source_line, payload in rejects:
+        landed = json.loads(payload)
+        columns = ", ".join(landed)
+        raw = platform.query(
+            f"SELECT {columns} FROM retail_raw.{entity} "
+            f"WHERE _source_file = '{source_file}' AND _source_line = {source_line}"
+        )
+        assert raw == [tuple(landed.values())], (entity, source_file, source_line)
+        assert {"transaction_date", "updated_at"} <= set(landed)
 
 
 def test_no_invalid_row_reaches_silver_and_nothing_goes_missing(faulty):

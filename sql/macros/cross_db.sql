@@ -94,14 +94,14 @@
 
 
 {#- The original row as a JSON object, for rejects. -#}
-{%- macro json_payload(columns, relation) -%}
-  {{ return(adapter.dispatch('json_payload', 'retail_platform')(columns, relation)) }}
+{%- macro json_payload(columns, relation, prefix='') -%}
+  {{ return(adapter.dispatch('json_payload', 'retail_platform')(columns, relation, prefix)) }}
 {%- endmacro -%}
-{%- macro default__json_payload(columns, relation) -%}
-  cast(to_json(struct_pack({%- for column in columns %}"{{ column }}" := {{ relation }}.{{ column }}{{ ", " if not loop.last }}{% endfor -%})) as varchar)
+{%- macro default__json_payload(columns, relation, prefix) -%}
+  cast(to_json(struct_pack({%- for column in columns %}"{{ column }}" := {{ relation }}.{{ prefix }}{{ column }}{{ ", " if not loop.last }}{% endfor -%})) as varchar)
 {%- endmacro -%}
-{%- macro bigquery__json_payload(columns, relation) -%}
-  to_json_string(struct({%- for column in columns %}{{ relation }}.{{ column }} as {{ column }}{{ ", " if not loop.last }}{% endfor -%}))
+{%- macro bigquery__json_payload(columns, relation, prefix) -%}
+  to_json_string(struct({%- for column in columns %}{{ relation }}.{{ prefix }}{{ column }} as {{ column }}{{ ", " if not loop.last }}{% endfor -%}))
 {%- endmacro -%}
 
 
