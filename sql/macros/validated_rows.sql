@@ -99,12 +99,17 @@ qualify row_number() over (
 
 {#- Natural keys that exist in a raw dimension (any partition): the reference for
     unknown_<dimension> rejects, independent of the order partitions are processed in.
-    Only the keys the window's rows name (a check inside validated_rows, whose `landed`
-    holds them under the same column name): a join then builds on the window's few
-    thousand keys instead of the whole history's (at a year, rejects 1.0 -> 0.4 s). -#}
-{%- macro known_keys(entity, column) -%}
+    Only the keys that the window's rows of `named_by` name: a daily join then builds on
+    a few thousand keys instead of the whole history's (at a year, rejects 1.0 -> 0.4 s).
+    It reads named_by's raw window itself rather than validated_rows' `landed`: a second
+    reference to that CTE makes DuckDB materialize it with every column, which cost a
+    year's backfill ~70 s in its partitioned dbt step (227 -> 155 s, docs/performance.md). -#}
+{%- macro known_keys(entity, column, named_by) -%}
   select {{ column }} from {{ source('retail_raw', entity) }}
-  where {{ column }} in (select {{ column }} from landed)
+  where {{ column }} in (
+      select {{ column }} from {{ source('retail_raw', named_by) }}
+      where {{ in_window_datetime('_partition_date') }}
+  )
 {%- endmacro -%}
 
 
