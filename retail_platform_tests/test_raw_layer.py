@@ -7,8 +7,10 @@ import duckdb
 import pytest
 
 from retail_platform.defs.raw.assets import raw_assets
+from retail_platform.lib.entities import ENTITIES
 from retail_platform.lib.io_managers import DuckDBWarehouseIOManager
 from retail_platform.lib.landing_zone import landing_path
+from retail_platform.lib.raw_batches import duplicate_counts, stage_raw_window
 from retail_platform.lib.targets import Target
 from retail_platform.lib.warehouse import DuckDBWarehouse
 from retail_platform_tests.handmade import jsonl, row
@@ -137,3 +139,32 @@ def test_duplicate_check_warns_on_duplicate_keys_and_passes_without(local_zone, 
     clean_run = run(assets, local_zone, warehouse, partition_key="2025-01-02")
     (clean,) = clean_run.get_asset_check_evaluations()
     assert clean.passed
+
+
+def test_duplicate_counts_equal_a_count_of_the_landed_rows(local_zone, tmp_path):
+    """Exact duplicates across days and files, a key repeated with other values, rows
+    without a key: the counts equal those of the landed rows counted in Python."""
+    first, second = DAYS[0], DAYS[1]
+    line = row("order_items", first, order_id="O1", line_no=1)
+    landed = {
+        (first, "a"): [line, line, row("order_items", first, order_id="O1", line_no=2)],
+        (first, "b"): [row("order_items", first, order_id="O1", line_no=2, quantity=7)],
+        # the same row again, a day later (a late redelivery): an exact duplicate only
+        (second, "a"): [line, row("order_items", second, order_id="O2", line_no=1)],
+        (second, "b"): [row("order_items", second, order_id=None, line_no=None)] * 2
+        + [row("order_items", second, order_id=None, line_no=None, quantity=9)],
+    }
+    for (day, batch), rows in landed.items():
+        local_zone.write_bytes(landing_path("order_items", day, batch, "jsonl"), jsonl(rows))
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    window = stage_raw_window(local_zone, ENTITIES["order_items"], first, DAYS[2], staging)
+
+    columns = ENTITIES["order_items"].column_names
+    every = [(day, r) for (day, _), rows in landed.items() for r in rows]
+    contents = [tuple(str(r[c]) if r[c] is not None else None for c in columns) for _, r in every]
+    day_keys = [(day, r["order_id"], r["line_no"]) for day, r in every]
+    assert duplicate_counts(ENTITIES["order_items"], window.batches) == {
+        "exact_duplicate_rows": len(contents) - len(set(contents)),
+        "duplicate_key_rows": len(day_keys) - len(set(day_keys)),
+    }
