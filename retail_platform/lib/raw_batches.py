@@ -191,15 +191,16 @@ def duplicate_counts(entity: Entity, batches: ParquetBatches) -> dict[str, int]:
         return {"exact_duplicate_rows": 0, "duplicate_key_rows": 0}
     # Identifiers come from the contract (entities.py), never from file content.
     keys = [f'"{c}"' for c in entity.natural_key if c != "transaction_date"]
+    key_list = ", ".join(keys)
     content = ", ".join(f'landed."{c}"' for c in entity.column_names)
     same_key = " AND ".join(f"landed.{k} IS NOT DISTINCT FROM repeated.{k}" for k in keys)
     with duckdb.connect(config={"memory_limit": duckdb_memory_limit()}) as connection:
         exact, by_key = connection.execute(
             f"""WITH per_day AS (
-                    SELECT {", ".join(keys)}, "{PARTITION_COLUMN}", count(*) AS n
+                    SELECT {key_list}, "{PARTITION_COLUMN}", count(*) AS n
                     FROM read_parquet($paths) GROUP BY ALL),
                 repeated AS (
-                    SELECT {", ".join(keys)} FROM per_day GROUP BY ALL HAVING sum(n) > 1)
+                    SELECT {key_list} FROM per_day GROUP BY ALL HAVING sum(n) > 1)
                 SELECT (SELECT count(*) - count(DISTINCT ({content}))
                         FROM read_parquet($paths) AS landed JOIN repeated ON {same_key}),
                        (SELECT sum(n) - count(*) FROM per_day)""",

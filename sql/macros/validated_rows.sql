@@ -4,10 +4,13 @@
 
     checks: (condition on the typed columns, reason) pairs, in priority order, after the
     checks every entity gets: null_key, invalid_<column> (a value that does not cast),
-    partition_mismatch, missing_updated_at and missing_<column> for each required column. -#}
+    partition_mismatch, missing_updated_at and missing_<column> for each required column.
+    references: (raw dimension, key column) pairs, checked last: a key the dimension never
+    landed is unknown_<column without _id> (unknown_store for store_id). -#}
 
-{%- macro validated_rows(entity, required=[], checks=[]) -%}
+{%- macro validated_rows(entity, required=[], checks=[], references=[]) -%}
   {%- set spec = contract_entities()[entity] -%}
+  {%- set checks = checks + known_key_checks(entity, references) -%}
   {%- set raw_columns = spec['columns'] | map(attribute=0) | list -%}
 with landed as (
     select * from {{ source('retail_raw', entity) }}
@@ -97,19 +100,27 @@ qualify row_number() over (
 {%- endmacro -%}
 
 
-{#- Natural keys that exist in a raw dimension (any partition): the reference for
-    unknown_<dimension> rejects, independent of the order partitions are processed in.
-    Only the keys that the window's rows of `named_by` name: a daily join then builds on
-    a few thousand keys instead of the whole history's (at a year, rejects 1.0 -> 0.4 s).
-    It reads named_by's raw window itself rather than validated_rows' `landed`: a second
-    reference to that CTE makes DuckDB materialize it with every column, which cost a
-    year's backfill ~70 s in its partitioned dbt step (227 -> 155 s, docs/performance.md). -#}
-{%- macro known_keys(entity, column, named_by) -%}
-  select {{ column }} from {{ source('retail_raw', entity) }}
-  where {{ column }} in (
-      select {{ column }} from {{ source('retail_raw', named_by) }}
-      where {{ in_window_datetime('_partition_date') }}
-  )
+{#- The unknown_<dimension> checks of `entity`'s rows: each key must exist in its raw
+    dimension (any partition), independent of the order partitions are processed in.
+    The reference is only the keys that the window's rows of `entity` name: a daily join
+    then builds on a few thousand keys instead of the whole history's (at a year, rejects
+    1.0 -> 0.4 s). It reads the entity's raw window itself rather than validated_rows'
+    `landed`: a second reference to that CTE makes DuckDB materialize it with every
+    column, which cost a year's backfill ~70 s in its partitioned dbt step (227 -> 155 s,
+    docs/performance.md). -#}
+{%- macro known_key_checks(entity, references) -%}
+  {%- set found = [] -%}
+  {%- for dimension, column in references -%}
+    {%- set known -%}
+      select {{ column }} from {{ source('retail_raw', dimension) }}
+      where {{ column }} in (
+          select {{ column }} from {{ source('retail_raw', entity) }}
+          where {{ in_window_datetime('_partition_date') }}
+      )
+    {%- endset -%}
+    {%- do found.append((column ~ " not in (" ~ known ~ ")", 'unknown_' ~ column[:-3])) -%}
+  {%- endfor -%}
+  {{ return(found) }}
 {%- endmacro -%}
 
 

@@ -3,6 +3,5 @@
     checks=[
         ("on_hand < 0 or reorder_point < 0 or received_qty < 0 or damaged_qty < 0",
          'negative_quantity'),
-        ("product_id not in (" ~ known_keys('products', 'product_id', 'inventory') ~ ")", 'unknown_product'),
-        ("store_id not in (" ~ known_keys('stores', 'store_id', 'inventory') ~ ")", 'unknown_store'),
-    ]) }}
+    ],
+    references=[('products', 'product_id'), ('stores', 'store_id')]) }}

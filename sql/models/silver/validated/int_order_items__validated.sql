@@ -6,5 +6,5 @@
         ("discount_rate < 0 or discount_rate >= 1", 'invalid_discount'),
         ("abs(line_amount - round(quantity * unit_price * (1 - discount_rate), 2)) > 0.01",
          'amount_mismatch'),
-        ("product_id not in (" ~ known_keys('products', 'product_id', 'order_items') ~ ")", 'unknown_product'),
-    ]) }}
+    ],
+    references=[('products', 'product_id')]) }}

@@ -5,5 +5,5 @@
         ("status not in ('succeeded', 'failed', 'refunded')", 'invalid_status'),
         ("amount < 0", 'negative_amount'),
         ("attempt < 1", 'invalid_attempt'),
-        ("order_id not in (" ~ known_keys('orders', 'order_id', 'payments') ~ ")", 'unknown_order'),
-    ]) }}
+    ],
+    references=[('orders', 'order_id')]) }}

@@ -4,5 +4,5 @@
         ("status not in ('delivered', 'in_transit', 'lost', 'returned')", 'invalid_status'),
         ("cost < 0", 'negative_cost'),
         ("delivered_at < shipped_at", 'delivered_before_shipped'),
-        ("order_id not in (" ~ known_keys('orders', 'order_id', 'shipments') ~ ")", 'unknown_order'),
-    ]) }}
+    ],
+    references=[('orders', 'order_id')]) }}
