@@ -14,7 +14,8 @@ the work folder's environment, imports the code location as a run worker does
 * ``land_day``: simulate and land one more day;
 * ``mark_seen``: move a landing-sensor cursor past every file in the zone;
 * ``tick_and_run``: evaluate the real ``landing_sensor`` with that cursor and execute the
-  runs it requests.
+  runs it requests; the cursor then stays where the tick left it (as the daemon keeps a
+  sensor's cursor), so a later ``tick_and_run`` sees only the files landed since.
 
 The parent samples the RSS of the child's whole process tree (the child, dbt, ...) every
 0.5 s. Each run is summarised from the instance's event log: step start, output and end
@@ -559,7 +560,9 @@ def _land_day(step: dict[str, Any]) -> dict[str, Any]:
             "order_lines": summary.order_lines, "seconds": summary.seconds}  # fmt: skip
 
 
-def _tick_and_run(defs, instance, cursor: str | None) -> dict[str, Any]:
+def _tick_and_run(defs, instance, cursor: str | None) -> tuple[dict[str, Any], str | None]:
+    """One tick of ``landing_sensor`` from ``cursor``, then the runs it asked for; returns
+    the figures and the cursor as the tick left it."""
     import dagster as dg
 
     from retail_platform.lib.landing_zone import landing_zone_from_uri
@@ -574,6 +577,9 @@ def _tick_and_run(defs, instance, cursor: str | None) -> dict[str, Any]:
     outcome = sensor(context)
     tick = time.perf_counter() - started
     requests = list(outcome.run_requests or []) if isinstance(outcome, dg.SensorResult) else []
+    after = context.cursor
+    if isinstance(outcome, dg.SensorResult) and outcome.cursor is not None:
+        after = outcome.cursor
     job = defs.resolve_job_def(sensor.job_name)
     runs = []
     for request in requests:
@@ -590,13 +596,15 @@ def _tick_and_run(defs, instance, cursor: str | None) -> dict[str, Any]:
             {"partition": request.partition_key,
              **_summarize_run(instance, result.run_id, called_at, returned_at, result.success)}
         )  # fmt: skip
-    return {
+    figures = {
         "op": "tick_and_run",
         "tick_seconds": tick,
         "run_requests": len(requests),
         "partitions": [r.partition_key for r in requests],
+        "cursor_moved": after != cursor,
         "runs": runs,
     }
+    return figures, after
 
 
 def _parse() -> dict[str, Any]:
@@ -644,7 +652,8 @@ def child_main(plan_file: str, out_file: str) -> None:
             elif op == "parse":
                 results.append(_parse())
             elif op == "tick_and_run":
-                results.append(_tick_and_run(defs, instance, cursor))
+                tick, cursor = _tick_and_run(defs, instance, cursor)
+                results.append(tick)
             else:
                 raise ValueError(f"unknown plan step {op!r}")
     Path(out_file).write_text(json.dumps({"import_seconds": imported, "steps": results}))
