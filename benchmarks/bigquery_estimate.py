@@ -506,18 +506,20 @@ def _totals(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
 
 def report(history: int, variants: dict[str, list[dict[str, Any]]], top: int) -> None:
     whole, pruned = _totals(variants["views_whole"]), _totals(variants["views_pruned"])
+    differ = whole["total"] != pruned["total"]
     print(
-        f"warehouse of {history} days (read / billed, MB; a view read whole / its filter "
-        "on transaction_date pushed into it):"
+        f"warehouse of {history} days (read / billed, MB"
+        + ("; a view read whole / its filter on transaction_date pushed into it" if differ else "")
+        + "):"
     )
     for kind in [*(k for k in whole if k != "total"), "total"]:
         w, p = whole[kind], pruned[kind]
+        pushed = f"   {p[1] / 1e6:>8,.0f} / {p[2] / 1e6:>8,.0f}" if differ else ""
         print(
-            f"  {kind:<32} {int(w[0]):>3} queries {w[1] / 1e6:>8,.0f} / {w[2] / 1e6:>8,.0f}"
-            f"   {p[1] / 1e6:>8,.0f} / {p[2] / 1e6:>8,.0f}"
+            f"  {kind:<32} {int(w[0]):>3} queries {w[1] / 1e6:>8,.0f} / {w[2] / 1e6:>8,.0f}{pushed}"
         )
-    print(f"  ~{whole['total'][2] / 2**40 * USD_PER_TIB:.3f} USD on demand (views read whole)")
-    print(f"  the {top} statements that read most (views read whole):")
+    print(f"  ~{whole['total'][2] / 2**40 * USD_PER_TIB:.3f} USD on demand")
+    print(f"  the {top} statements that read most:")
     for r in sorted(variants["views_whole"], key=lambda r: -r["read"])[:top]:
         biggest = max(r["tables"], key=r["tables"].get)
         print(f"    {r['read'] / 1e6:>8,.0f} MB  {r['label']:<48} (most from {biggest})")

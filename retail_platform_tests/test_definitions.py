@@ -91,7 +91,7 @@ def test_churn_jobs_schedule_and_engine_choice(monkeypatch):
 
 def test_every_step_of_every_job_waits_for_the_warehouse_pool():
     """DuckDB allows one writing process per file: a step outside the pool (a check that
-    reads a reconciliation view, say) can open the file while dbt holds it."""
+    reads a reconciliation table, say) can open the file while dbt holds it."""
     from retail_platform.definitions import defs
 
     for name in ("daily_pipeline", "full_backfill", "churn_scoring", "churn_retrain"):

@@ -4,6 +4,7 @@ import json
 from collections import Counter
 from datetime import date, timedelta
 
+import dagster as dg
 import pytest
 
 from retail_platform.defs.raw.assets import raw_asset_key
@@ -48,7 +49,7 @@ def test_rerunning_a_partition_changes_nothing(week, reference, tmp_path):
 
 
 def business_data(snapshot: dict, platform: Platform) -> dict:
-    """The snapshot without bookkeeping: lineage columns (``_*``) and reconciliation views."""
+    """The snapshot without bookkeeping: lineage columns (``_*``) and reconciliation tables."""
     result = {}
     for table, rows in snapshot.items():
         if table.endswith("reconciliation"):
@@ -133,6 +134,51 @@ def test_a_duplicate_in_silver_fails_the_dedup_check_and_blocks_gold(week, tmp_p
     assert "silver/customers" in materialized
     assert "gold/dim_customers" not in materialized
     assert "gold/fact_sales" in materialized  # does not depend on customers
+
+
+def _rebuilt_with_check(platform: Platform, day: date, table: str, asset: str, check: str):
+    """The reconciliation table ``table`` rebuilt for ``day`` and the check ``check`` of
+    ``asset`` run against it, without rebuilding the layers they compare."""
+    selection = dg.AssetSelection.assets(dg.AssetKey(table.split("/"))) | dg.AssetSelection.checks(
+        dg.AssetCheckKey(dg.AssetKey(asset.split("/")), check)
+    )
+    result = platform.run(day, selection=selection, raise_on_error=False)
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}[check]
+
+
+def test_a_raw_row_missing_from_silver_fails_the_row_reconciliation(week, tmp_path):
+    """A raw order that silver neither kept, rejected nor removed as a duplicate (as a
+    silver bug would lose it) makes that day's raw = silver + rejects + duplicates false."""
+    platform = week.copy_to(tmp_path)
+    day = WEEK[2]
+    with platform.connect() as connection:
+        connection.execute(
+            "INSERT INTO retail_raw.orders SELECT * REPLACE ('ORD-LOST' AS order_id) "
+            f"FROM retail_raw.orders WHERE CAST(_partition_date AS DATE) = DATE '{day}' LIMIT 1"
+        )
+    evaluation = _rebuilt_with_check(
+        platform, day, "silver/reconciliation", "silver/orders", "rows_reconcile_with_raw"
+    )
+    assert evaluation.passed is False
+    assert evaluation.metadata["unexplained_rows_by_day"].value == {day.isoformat(): 1}
+
+
+def test_a_silver_line_that_disagrees_with_gold_fails_the_revenue_check(week, tmp_path):
+    platform = week.copy_to(tmp_path)
+    day = WEEK[3]
+    with platform.connect() as connection:
+        connection.execute(
+            "UPDATE retail_silver.order_items SET quantity = quantity + 1 WHERE (order_id, "
+            "line_no) = (SELECT (lines.order_id, lines.line_no) FROM retail_silver.order_items "
+            "AS lines JOIN retail_silver.orders USING (order_id, transaction_date) "
+            f"WHERE lines.transaction_date = DATE '{day}' AND orders.status = 'completed' "
+            "ORDER BY lines.order_id, lines.line_no LIMIT 1)"
+        )
+    evaluation = _rebuilt_with_check(
+        platform, day, "gold/revenue_reconciliation", "gold/fact_sales", "revenue_matches_silver"
+    )
+    assert evaluation.passed is False
+    assert list(evaluation.metadata["differences_by_day"].value) == [day.isoformat()]
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,14 @@
 """Two ``@dbt_assets`` over one manifest.
 
-* ``dbt_partitioned_models``: every model tagged ``partitioned`` (silver, gold facts,
-  rejects), on the shared transaction_date partitions. A run over any window, one day
+* ``dbt_partitioned_models``: every model tagged ``partitioned`` (silver, rejects, the
+  reconciliation tables, gold facts, ``dim_customers``, the daily marts), on the shared
+  transaction_date partitions. A run over any window, one day
   or a year, is one ``dbt build``; the window reaches dbt in the environment
   (``RETAIL_WINDOW_MIN_DATE``/``_MAX_DATE``, read by sql/macros/window.sql only when
   a model executes), so a new window re-parses nothing, where ``--vars`` would force a
   full re-parse on every run. Each invocation leaves its parse state for the next one
   (run_folders.py).
-* ``dbt_models``: the rest (gold dimensions, calendar, marts views, reconciliation views),
+* ``dbt_models``: the rest (the other gold dimensions, calendar, churn features, marts),
   rebuilt whole.
 
 dbt tests become asset checks; ``unique``/``not_null`` tests have severity error and are

@@ -1,8 +1,9 @@
 """Python checks where a dbt test cannot say it: rows and revenue reconcile across layers.
 
-Each check reads a reconciliation view (built by dbt: silver/reconciliation,
-gold/revenue_reconciliation) for the run's partition window, or for every day when the
-run has no window, and fails with the offending days in its metadata.
+Each check reads a reconciliation table (built by dbt for the window's days, in the same
+run: silver/reconciliation, gold/revenue_reconciliation) for the run's partition window,
+or for every day when the run has no window, and fails with the offending days in its
+metadata.
 """
 
 from datetime import date, timedelta
