@@ -86,6 +86,40 @@ def _copy_loaded(source: Workdir, target: Workdir) -> None:
             shutil.copytree(source.root / folder, target.root / folder)
 
 
+def _repeat_figures(
+    history: int, new_days: list[date], steps: list[dict[str, Any]], files_before: int
+) -> list[dict[str, Any]]:
+    """Each new day's figures, from the child's land_day and tick_and_run steps."""
+    landed = [s for s in steps if s["op"] == "land_day"]
+    ticks = [s for s in steps if s["op"] == "tick_and_run"]
+    repeats = []
+    for day, land, tick in zip(new_days, landed, ticks, strict=True):
+        if tick["run_requests"] != 1 or tick["partitions"] != [day.isoformat()]:
+            raise RuntimeError(
+                f"H={history}: the tick after landing {day} asked for {tick['run_requests']} "
+                f"run(s), partitions {tick['partitions']}, not one run of that day"
+            )
+        runs = tick["runs"]
+        run_seconds = sum(r["wall_seconds"] for r in runs)
+        repeats.append(
+            {
+                "new_day": day.isoformat(),
+                "new_day_files": land["files"],
+                "new_day_order_lines": land["order_lines"],
+                "files_in_zone_before": files_before,
+                "tick_seconds": tick["tick_seconds"],
+                "run_requests": tick["run_requests"],
+                "run_seconds": run_seconds,
+                "run_success": bool(runs) and all(r["success"] for r in runs),
+                "sensor_to_marts_seconds": tick["tick_seconds"] + run_seconds,
+                "run_layer_seconds": layer_seconds(runs[0]),
+                "_run": runs[0],  # measure() drops it once the median is known
+            }
+        )
+        files_before += land["files"]
+    return repeats
+
+
 def measure(
     root: Path,
     history: int,
@@ -139,33 +173,7 @@ def measure(
     child = run_child(workdir, env, plan, "daily")
     history_run = next((s for s in child["steps"] if s["op"] == "run"), None)
     seen = next(s for s in child["steps"] if s["op"] == "mark_seen")
-    landed = [s for s in child["steps"] if s["op"] == "land_day"]
-    ticks = [s for s in child["steps"] if s["op"] == "tick_and_run"]
-    repeats, files_before = [], seen["files"]
-    for day, land, tick in zip(new_days, landed, ticks, strict=True):
-        if tick["run_requests"] != 1 or tick["partitions"] != [day.isoformat()]:
-            raise RuntimeError(
-                f"H={history}: the tick after landing {day} asked for {tick['run_requests']} "
-                f"run(s), partitions {tick['partitions']}, not one run of that day"
-            )
-        runs = tick["runs"]
-        run_seconds = sum(r["wall_seconds"] for r in runs)
-        repeats.append(
-            {
-                "new_day": day.isoformat(),
-                "new_day_files": land["files"],
-                "new_day_order_lines": land["order_lines"],
-                "files_in_zone_before": files_before,
-                "tick_seconds": tick["tick_seconds"],
-                "run_requests": tick["run_requests"],
-                "run_seconds": run_seconds,
-                "run_success": bool(runs) and all(r["success"] for r in runs),
-                "sensor_to_marts_seconds": tick["tick_seconds"] + run_seconds,
-                "run_layer_seconds": layer_seconds(runs[0]),
-                "_run": runs[0],  # dropped below, once the median is known
-            }
-        )
-        files_before += land["files"]
+    repeats = _repeat_figures(history, new_days, child["steps"], seen["files"])
     median = sorted(repeats, key=lambda r: r["sensor_to_marts_seconds"])[(repeat - 1) // 2]
     dbt = median["_run"]["dbt"]
     for r in repeats:

@@ -4,7 +4,8 @@
     python benchmarks/bench_simulator.py --quick    # 3 days at ~3,000 order lines/day
 
 Measures (1) order lines generated per second in memory -- orders + order_items as
-Arrow tables, and the whole day (every entity, faults included) -- and (2) the
+Arrow tables, and the whole day (every entity, faults included), the median of 5 passes
+over 20 days (``--passes``) -- and (2) the
 wall-clock time to write N days as JSON Lines into a temporary LocalLandingZone
 with ``simulate()``. Prints a summary; ``main(argv)`` returns the figures.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -44,11 +46,8 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _in_memory(config: SimulationConfig, first_day: int, days: int) -> dict[str, float]:
-    world = get_world(config.seed, config.opened_on, config.orders_per_day)
-    world.customers.ensure(first_day + days)
-    G.sales(world, first_day - 1)  # warm caches (buyer block, tables)
-
+def _in_memory_pass(world, config: SimulationConfig, first_day: int, days: int):
+    """One pass over ``days`` days: (orders + items lines/s, whole day lines/s, lines)."""
     lines, t0 = 0, time.perf_counter()
     for t in range(first_day, first_day + days):
         sales = G.sales(world, t)
@@ -63,11 +62,24 @@ def _in_memory(config: SimulationConfig, first_day: int, days: int) -> dict[str,
             if b.entity == "order_items" and b.batch_id.endswith("-main"):
                 day_lines += b.num_rows - b.faults.get("duplicate_rows", 0)
     day_s = time.perf_counter() - t0
+    return lines / sales_s, day_lines / day_s, lines
+
+
+def _in_memory(config: SimulationConfig, first_day: int, days: int, passes: int) -> dict:
+    """The median of ``passes`` passes (one pass over 20 days lasts about half a second,
+    too short to be steady on a shared machine), with every pass's figures."""
+    world = get_world(config.seed, config.opened_on, config.orders_per_day)
+    world.customers.ensure(first_day + days)
+    G.sales(world, first_day - 1)  # warm caches (buyer block, tables)
+    runs = [_in_memory_pass(world, config, first_day, days) for _ in range(passes)]
+    sales_rates, day_rates = [r[0] for r in runs], [r[1] for r in runs]
     return {
-        "orders_items_lines_per_s": lines / sales_s,
-        "full_day_lines_per_s": day_lines / day_s,
+        "orders_items_lines_per_s": statistics.median(sales_rates),
+        "full_day_lines_per_s": statistics.median(day_rates),
+        "orders_items_lines_per_s_passes": sales_rates,
+        "full_day_lines_per_s_passes": day_rates,
         "in_memory_days": days,
-        "in_memory_lines": lines,
+        "in_memory_lines": runs[0][2],
     }
 
 
@@ -78,6 +90,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--lines-per-day", type=int, help="default 30,000 (quick 3,000)")
     parser.add_argument("--workers", type=int, help="worker processes (default: auto)")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--passes", type=int, default=5, help="in-memory passes (median kept)")
     args = parser.parse_args(argv)
 
     days = args.days or (3 if args.quick else 365)
@@ -85,7 +98,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     opd = max(1, round(lines_per_day / LINES_PER_ORDER))
     config = SimulationConfig(seed=args.seed, orders_per_day=opd, fmt="jsonl")
 
-    memory = _in_memory(config, first_day=30, days=5 if args.quick else 20)
+    memory = _in_memory(config, first_day=30, days=5 if args.quick else 20, passes=args.passes)
 
     cpu0 = _cpu_seconds()
     with tempfile.TemporaryDirectory(prefix="bench-simulator-") as root:
@@ -110,8 +123,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "load_average_1m": os.getloadavg()[0],
     }
     print(f"simulator benchmark (seed {args.seed}, {opd} orders/day, {figures['cpus']} CPUs)")
-    print(f"  in memory, orders+order_items: {memory['orders_items_lines_per_s']:>12,.0f} lines/s")
-    print(f"  in memory, whole day + faults: {memory['full_day_lines_per_s']:>12,.0f} lines/s")
+    for label, key in (("orders+order_items", "orders_items"), ("whole day + faults", "full_day")):
+        passes = ", ".join(f"{r / 1e6:.2f}" for r in memory[f"{key}_lines_per_s_passes"])
+        print(
+            f"  in memory, {label}: {memory[f'{key}_lines_per_s']:>12,.0f} lines/s "
+            f"(median of {len(memory[f'{key}_lines_per_s_passes'])} passes; M/s: {passes})"
+        )
     print(
         f"  write {days} days as jsonl:      {summary.seconds:>12.1f} s wall, {cpu:.1f} s CPU "
         f"({summary.order_lines:,} order lines, {figures['order_lines_per_day']:,.0f}/day, "

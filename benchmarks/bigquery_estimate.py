@@ -36,6 +36,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import uuid
@@ -68,87 +69,105 @@ STAR = ("*",)
 
 def capture() -> dict[str, Any]:
     """The statements of a daily run and a churn scoring run on the BigQuery target."""
-    import dagster as dg
-
-    from retail_platform.lib.landing_zone import GCSLandingZone
-    from retail_platform.lib.simulator import SimulationConfig, simulate
     from retail_platform_tests.bqemulator import BigQueryEmulator
     from retail_platform_tests.emulators import FakeGCS
 
     bigquery, gcs = BigQueryEmulator(), FakeGCS()
     saved = dict(os.environ)
+    scratch = tempfile.mkdtemp(prefix="bigquery-estimate-")
     try:
-        bucket = f"landing-{uuid.uuid4().hex[:12]}"
-        gcs.client().create_bucket(bucket)
-        zone = GCSLandingZone(bucket=bucket, prefix="landing", project=bigquery.project)
-        scratch = tempfile.mkdtemp(prefix="bigquery-estimate-")
-        os.environ.update(
-            {
-                **bigquery.env(),
-                "GCP_PROJECT": bigquery.project,
-                "RETAIL_TARGET": "bigquery",
-                "RETAIL_CHURN_ENGINE": "sklearn",  # the emulator has no ML.PREDICT
-                "RETAIL_LANDING_BUCKET": bucket,
-                "RETAIL_LANDING_PREFIX": "landing",
-                "RETAIL_MODEL_DIR": f"{scratch}/models",
-                "RETAIL_DASHBOARD_DIR": f"{scratch}/dashboard",
-                "RETAIL_CHURN_LABEL_DAYS": "1",  # 3 days of history still train a model
-            }
-        )
-        from retail_platform.definitions import build_definitions
-        from retail_platform.lib.targets import current_target
-
-        config = SimulationConfig(seed=7, orders_per_day=CAPTURE_ORDERS_PER_DAY)
-        simulate(zone, config, start=CAPTURE_START, days=CAPTURE_HISTORY)
-        defs = build_definitions(current_target())
-        client = bigquery.client()
-        statements: list[dict[str, str]] = []
-        with dg.DagsterInstance.ephemeral() as instance:
-            sensor = defs.resolve_sensor_def("landing_sensor")
-            context = dg.build_sensor_context(instance=instance, resources={"landing_zone": zone})
-            sensor(context)  # history's files seen: the next tick asks for the new day only
-            cursor = context.cursor
-            last = CAPTURE_START + timedelta(days=CAPTURE_HISTORY - 1)
-            history = defs.resolve_job_def("full_backfill").execute_in_process(
-                instance=instance,
-                tags={
-                    "dagster/asset_partition_range_start": CAPTURE_START.isoformat(),
-                    "dagster/asset_partition_range_end": last.isoformat(),
-                },
-                run_config={"ops": {"ml__churn_model": {"config": {"auc_floor": 0.0}}}},
-            )
-            assert history.success, "the history's backfill failed on the emulators"
-            simulate(zone, config, start=RUN_DAY, days=1)
-            context = dg.build_sensor_context(
-                instance=instance, resources={"landing_zone": zone}, cursor=cursor
-            )
-            requests = sensor(context).run_requests
-            assert [r.partition_key for r in requests] == [RUN_DAY.isoformat()], requests
-            seen = {job.job_id for job in client.list_jobs(max_results=10**6)}
-            request = requests[0]
-            runs = {
-                "daily_pipeline": lambda: defs.resolve_job_def("daily_pipeline").execute_in_process(
-                    instance=instance,
-                    partition_key=request.partition_key,
-                    asset_selection=list(request.asset_selection),
-                    tags=request.tags,
-                ),
-                "churn_scoring": lambda: defs.resolve_job_def("churn_scoring").execute_in_process(
-                    instance=instance
-                ),
-            }
-            for name in CAPTURED_JOBS:
-                assert runs[name]().success, f"{name} failed on the emulators"
-                jobs = [j for j in client.list_jobs(max_results=10**6) if j.job_id not in seen]
-                seen |= {job.job_id for job in jobs}
-                queries = sorted((j for j in jobs if j.job_type == "query"), key=_created)
-                statements += [{"run": name, "sql": job.query} for job in queries]
-        return {"statements": statements, "tables": _tables(client)}
+        zone = _landing_zone(gcs, bigquery.project)
+        os.environ.update(_bigquery_target_environment(bigquery, zone.bucket, scratch))
+        return _captured_runs(bigquery.client(), zone)
     finally:
         os.environ.clear()
         os.environ.update(saved)
         bigquery.stop()
         gcs.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _landing_zone(gcs, project: str):
+    from retail_platform.lib.landing_zone import GCSLandingZone
+
+    bucket = f"landing-{uuid.uuid4().hex[:12]}"
+    gcs.client().create_bucket(bucket)
+    return GCSLandingZone(bucket=bucket, prefix="landing", project=project)
+
+
+def _bigquery_target_environment(bigquery, bucket: str, scratch: str) -> dict[str, str]:
+    return {
+        **bigquery.env(),
+        "GCP_PROJECT": bigquery.project,
+        "RETAIL_TARGET": "bigquery",
+        "RETAIL_CHURN_ENGINE": "sklearn",  # the emulator has no ML.PREDICT
+        "RETAIL_LANDING_BUCKET": bucket,
+        "RETAIL_LANDING_PREFIX": "landing",
+        "RETAIL_MODEL_DIR": f"{scratch}/models",
+        "RETAIL_DASHBOARD_DIR": f"{scratch}/dashboard",
+        "RETAIL_CHURN_LABEL_DAYS": "1",  # 3 days of history still train a model
+    }
+
+
+def _succeeded(result, what: str) -> None:
+    if not result.success:
+        raise RuntimeError(f"{what} failed on the emulators")
+
+
+def _captured_runs(client, zone) -> dict[str, Any]:
+    """Backfill the history, land a new day; then the runs of that day, their statements."""
+    import dagster as dg
+
+    from retail_platform.definitions import build_definitions
+    from retail_platform.lib.simulator import SimulationConfig, simulate
+    from retail_platform.lib.targets import current_target
+
+    config = SimulationConfig(seed=7, orders_per_day=CAPTURE_ORDERS_PER_DAY)
+    simulate(zone, config, start=CAPTURE_START, days=CAPTURE_HISTORY)
+    defs = build_definitions(current_target())
+    sensor = defs.resolve_sensor_def("landing_sensor")
+    with dg.DagsterInstance.ephemeral() as instance:
+        context = dg.build_sensor_context(instance=instance, resources={"landing_zone": zone})
+        sensor(context)  # the history's files seen: the next tick asks for the new day only
+        cursor = context.cursor
+        last = CAPTURE_START + timedelta(days=CAPTURE_HISTORY - 1)
+        history = defs.resolve_job_def("full_backfill").execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": CAPTURE_START.isoformat(),
+                "dagster/asset_partition_range_end": last.isoformat(),
+            },
+            run_config={"ops": {"ml__churn_model": {"config": {"auc_floor": 0.0}}}},
+        )
+        _succeeded(history, "the history's backfill")
+        simulate(zone, config, start=RUN_DAY, days=1)
+        context = dg.build_sensor_context(
+            instance=instance, resources={"landing_zone": zone}, cursor=cursor
+        )
+        requests = sensor(context).run_requests
+        if [r.partition_key for r in requests] != [RUN_DAY.isoformat()]:
+            raise RuntimeError(f"the sensor asked for {requests}, not {RUN_DAY} alone")
+        request = requests[0]
+        runs = {
+            "daily_pipeline": lambda: defs.resolve_job_def("daily_pipeline").execute_in_process(
+                instance=instance,
+                partition_key=request.partition_key,
+                asset_selection=list(request.asset_selection),
+                tags=request.tags,
+            ),
+            "churn_scoring": lambda: defs.resolve_job_def("churn_scoring").execute_in_process(
+                instance=instance
+            ),
+        }
+        seen = {job.job_id for job in client.list_jobs(max_results=10**6)}
+        statements: list[dict[str, str]] = []
+        for name in CAPTURED_JOBS:
+            _succeeded(runs[name](), name)
+            jobs = [j for j in client.list_jobs(max_results=10**6) if j.job_id not in seen]
+            seen |= {job.job_id for job in jobs}
+            queries = sorted((j for j in jobs if j.job_type == "query"), key=_created)
+            statements += [{"run": name, "sql": job.query} for job in queries]
+    return {"statements": statements, "tables": _tables(client)}
 
 
 def _created(job) -> datetime:
