@@ -1,6 +1,7 @@
 """Estimate the bytes a daily run scans on BigQuery (on-demand billing), from its own SQL.
 
     python benchmarks/bigquery_estimate.py --database data/bench/backfill-365x30000/warehouse.duckdb
+    python benchmarks/bigquery_estimate.py --database ... --statements data/bench/bq.json  # keep
 
 An estimate, not a measurement: no BigQuery project is involved. Two inputs:
 
@@ -22,9 +23,11 @@ Each statement is parsed (sqlglot, BigQuery dialect). Per table it reads: the co
 names (all of them under ``*``), and the days its filter on the table's partitioning
 column keeps (literal bounds: the run's day, a trailing window, or everything; a query
 parameter bound is the run's window, as the checks pass it). A view read is its query's
-reads. DML adds what BigQuery bills for the table it changes (``MERGE`` with a delete or
-update clause and ``DELETE``: every column of the partitions changed, of the whole table
-when unpartitioned; counted as if the day were already there, i.e. a re-run's cost).
+reads; a second variant pushes a filter on the view's transaction_date into them, printed
+when it differs (whether BigQuery manages that depends on the view). DML adds what
+BigQuery bills for the table it changes (``MERGE`` with a delete or update clause and
+``DELETE``: every column of the partitions changed, of the whole table when
+unpartitioned; counted as if the day were already there, i.e. a re-run's cost).
 dbt's ``__dbt_tmp`` tables are sized as a day of their model. On-demand billing counts at
 least 10 MB per table referenced and per query. Load jobs (raw) and metadata reads are
 free and not counted.
