@@ -304,7 +304,7 @@ def _select_reads(select, tables: dict[str, Any], columns_of, pushdown: bool) ->
         name = _name(table)
         alias = (table.alias or table.name).lower()
         known = columns_of(TMP_SUFFIX.sub("", name))
-        if stars and single or alias in qualified_stars:
+        if stars or alias in qualified_stars:  # an unqualified * takes every source whole
             columns = STAR
         else:
             used = {

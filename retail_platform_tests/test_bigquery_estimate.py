@@ -1,11 +1,14 @@
 """What benchmarks/bigquery_estimate.py reads out of a statement: per table, the columns
 and the days it bills. Statements in the shape dbt-bigquery and the checks send them."""
 
+from datetime import timedelta
+
 from benchmarks.bigquery_estimate import RUN_DAY, STAR, Read, statement_reads
 
 P = "`test-project`"
+NEXT_DAY = RUN_DAY + timedelta(days=1)
 DAY = f"cast('{RUN_DAY}' as date)"
-NEXT = f"cast('{RUN_DAY.replace(day=RUN_DAY.day + 1)}' as date)"
+NEXT = f"cast('{NEXT_DAY}' as date)"
 COLUMNS = {
     "retail_raw.orders": ["order_id", "customer_id", "_partition_date"],
     "retail_raw.customers": ["customer_id", "email", "_partition_date"],
@@ -49,7 +52,7 @@ def test_a_key_lookup_in_a_subquery_reads_the_whole_key_column():
     sql = (
         f"select * from {P}.retail_raw.orders "
         f"where _partition_date >= cast('{RUN_DAY}' as datetime) "
-        f"and _partition_date < cast('{NEXT[6:16]}' as datetime) "
+        f"and _partition_date < cast('{NEXT_DAY}' as datetime) "
         f"and customer_id not in (select customer_id from {P}.retail_raw.customers)"
     )
     assert sorted(reads(sql), key=repr) == sorted(
@@ -108,3 +111,15 @@ def test_a_view_read_is_its_query_read_and_a_pushed_filter_prunes_it():
 def test_creating_a_view_reads_nothing():
     sql = f"create or replace view {P}.retail_gold.v as select * from {P}.retail_silver.orders"
     assert reads(sql) == []
+
+
+def test_a_star_over_a_join_reads_every_column_of_both_tables():
+    sql = (
+        f"select * from {P}.retail_silver.orders as o join {P}.retail_silver.customers as c "
+        f"on c.customer_id = o.customer_id where o.transaction_date >= {DAY} "
+        f"and o.transaction_date < {NEXT}"
+    )
+    assert sorted(reads(sql), key=repr) == sorted(
+        [Read("retail_silver.orders", STAR, 1), Read("retail_silver.customers", STAR, None)],
+        key=repr,
+    )
