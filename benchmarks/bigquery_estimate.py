@@ -36,6 +36,7 @@ free and not counted.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -196,13 +197,12 @@ def _tables(client) -> dict[str, dict[str, Any]]:
 
 
 def _view_definitions(sql: str) -> list[tuple[str, str]]:
-    import sqlglot
     import sqlglot.expressions as exp
 
     if "view" not in sql.lower():
         return []
     views = []
-    for statement in sqlglot.parse(sql, read="bigquery"):
+    for statement in _parsed(sql):
         if isinstance(statement, exp.Create) and statement.kind == "VIEW":
             name = _name(statement.this.find(exp.Table))
             if name:
@@ -337,17 +337,25 @@ def _table_reads(name, columns, scope, alias, single, tables, columns_of, pushdo
     return [Read(name, columns, days)]
 
 
+@functools.cache
+def _parsed(sql: str) -> tuple:
+    """The statements of ``sql``, parsed once: each variant of the estimate, and each read
+    of a view, walks the same trees (which nothing here modifies)."""
+    import sqlglot
+
+    return tuple(sqlglot.parse(sql, read="bigquery"))
+
+
 def statement_reads(
     sql: str, tables: dict[str, Any], columns_of, pushdown: bool = False
 ) -> list[Read]:
     """Every table read one statement (or script) bills, with columns and days. With
     ``pushdown``, a filter on a view's ``transaction_date`` prunes the partitioned tables
     the view reads (whether BigQuery manages that depends on the view's shape)."""
-    import sqlglot
     import sqlglot.expressions as exp
 
     reads: list[Read] = []
-    for statement in sqlglot.parse(sql, read="bigquery"):
+    for statement in _parsed(sql):
         if statement is None or isinstance(statement, (exp.Drop, exp.Command)):
             continue
         if isinstance(statement, exp.Create) and statement.kind == "VIEW":
@@ -360,8 +368,7 @@ def statement_reads(
             kinds = [w.args.get("then") for w in (clauses.expressions if clauses else [])]
             if not any(isinstance(k, (exp.Update, exp.Var)) for k in kinds):
                 changed = None  # insert-only: only the source is billed
-        if changed is not None and _name(changed):
-            name = _name(changed)
+        if changed is not None and (name := _name(changed)):
             alias = (changed.alias or changed.name).lower()
             days = _window_days(statement, alias, tables.get(name, {}).get("partition"), True)
             reads.append(Read(name, STAR, days))
