@@ -565,11 +565,13 @@ def _tick_and_run(defs, instance, cursor: str | None) -> tuple[dict[str, Any], s
     the figures and the cursor as the tick left it."""
     import dagster as dg
 
-    from retail_platform.lib.landing_zone import landing_zone_from_uri
+    from retail_platform.lib.landing_zone import LocalLandingZone, landing_zone_from_uri
     from retail_platform.lib.targets import landing_uri
 
     sensor = defs.resolve_sensor_def("landing_sensor")
     zone = landing_zone_from_uri(landing_uri())
+    if isinstance(zone, LocalLandingZone):  # the simulator renames complete files into place
+        zone = LocalLandingZone(root=zone.root, settle_seconds=0)
     context = dg.build_sensor_context(
         cursor=cursor, resources={"landing_zone": zone}, instance=instance
     )

@@ -80,7 +80,7 @@ RULES: dict[str, tuple[list[str], list[tuple[str, str]]]] = {
             ("discount_rate < 0 OR discount_rate >= 1", "invalid_discount"),
             (
                 "abs(line_amount - round(quantity * unit_price * (1 - discount_rate), 2)) > 0.01",
-                "amount_mismatch",
+                "line_amount_mismatch",
             ),
             (f"product_id NOT IN {known('products', 'product_id')}", "unknown_product"),
         ],

@@ -13,14 +13,57 @@ INSTANCE_TEMPLATE = Path(__file__).with_name("dagster.yaml")
 
 
 def dagster_home() -> Path:
-    """``$DAGSTER_HOME``, or ``data/dagster_home``; created with our dagster.yaml."""
+    """``$DAGSTER_HOME``, or ``data/dagster_home``, with our dagster.yaml: copied into a new
+    home, and into an existing one whose copy differs (``refresh_instance_config``)."""
     home = Path(os.environ.get("DAGSTER_HOME") or data_dir() / "dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        shutil.copyfile(INSTANCE_TEMPLATE, config)
+    message = refresh_instance_config(home / "dagster.yaml")
+    if message:
+        print(message)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
+
+
+def refresh_instance_config(config: Path) -> str | None:
+    """Make ``config`` the template's copy; what changed, when an older copy was replaced.
+
+    The template is where the local instance's settings live: each one so far (the event
+    log storage, freshness, freeing a dead run's concurrency slots, run monitoring and
+    retries) fixed something that a home created before it silently went without. So a
+    copy that differs is replaced, the old one kept beside it as ``dagster.yaml.bak``; a
+    setting of your own belongs in the template (retail_platform/dagster.yaml). A file that
+    is not a copy of ours (its first line differs) is left alone, with a warning."""
+    template = INSTANCE_TEMPLATE.read_text()
+    if not config.exists():
+        config.write_text(template)
+        return None
+    current = config.read_text()
+    if current == template:
+        return None
+    changed = _changed_sections(current, template)
+    if current.splitlines()[:1] != template.splitlines()[:1]:  # not a copy of ours: warn only
+        return (
+            f"warning: {config} is not a copy of {INSTANCE_TEMPLATE} and differs from it "
+            f"(sections: {', '.join(changed)}); it is left as it is."
+        )
+    backup = config.with_name(config.name + ".bak")
+    shutil.copyfile(config, backup)
+    config.write_text(template)
+    return (
+        f"{config}: replaced by {INSTANCE_TEMPLATE} (sections changed: "
+        f"{', '.join(changed) or 'comments only'}); the old copy is {backup}."
+    )
+
+
+def _changed_sections(current: str, template: str) -> list[str]:
+    import yaml
+
+    try:
+        old = yaml.safe_load(current) or {}
+    except yaml.YAMLError:
+        return ["(the old copy is not valid YAML)"]
+    new = yaml.safe_load(template) or {}
+    return sorted(key for key in {*old, *new} if old.get(key) != new.get(key))
 
 
 def warehouse_status(database: str) -> str:

@@ -48,7 +48,8 @@ class Platform:
 
     @property
     def landing(self) -> LocalLandingZone:
-        return LocalLandingZone(root=str(self.landing_root))
+        # settle_seconds=0: the tests write every file whole before they run the platform.
+        return LocalLandingZone(root=str(self.landing_root), settle_seconds=0)
 
     def resources(self) -> dict:
         return {

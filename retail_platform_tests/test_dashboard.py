@@ -19,6 +19,7 @@ import pytest
 
 from retail_platform.defs.dashboard.assets import DASHBOARD, dashboard_assets
 from retail_platform.lib.dashboard import MARTS_READ, empty_marts, render_dashboard
+from retail_platform.lib.landing_zone import LocalLandingZone
 from retail_platform.lib.simulator import SimulationConfig, simulate
 from retail_platform.lib.targets import data_dir
 from retail_platform.lib.warehouse import DuckDBWarehouse
@@ -238,6 +239,7 @@ def test_the_dashboard_follows_the_marts_and_the_churn_scores_in_every_run(local
     simulate(local_zone, SimulationConfig(seed=3, orders_per_day=5), start=date(2025, 1, 1), days=1)
     sensor = defs.resolve_sensor_def("landing_sensor")
     with dg.DagsterInstance.ephemeral() as instance:
-        context = dg.build_sensor_context(instance=instance, resources={"landing_zone": local_zone})
+        settled = LocalLandingZone(root=local_zone.root, settle_seconds=0)  # files are complete
+        context = dg.build_sensor_context(instance=instance, resources={"landing_zone": settled})
         [request] = sensor(context).run_requests
     assert DASHBOARD in request.asset_selection

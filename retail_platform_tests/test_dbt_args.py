@@ -80,7 +80,7 @@ def test_a_new_window_reparses_nothing_and_reaches_the_tests(tmp_path):
     first = {"RETAIL_WINDOW_MIN_DATE": "2025-01-01", "RETAIL_WINDOW_MAX_DATE": "2025-01-02"}
     assert run_dbt(["parse"], tmp_path, **env, **first).returncode == 0
     other = {"RETAIL_WINDOW_MIN_DATE": "2025-03-01", "RETAIL_WINDOW_MAX_DATE": "2025-03-03"}
-    test = "unique_fact_payments_payment_key"
+    test = "unique_across_partitions_fact_payments_payment_key"
     compiled = run_dbt(["compile", "-s", test], tmp_path, **env, **other)
     assert compiled.returncode == 0, compiled.stdout
     log = (tmp_path / "logs" / "dbt.log").read_text()

@@ -8,6 +8,7 @@ which the BigQuery client then sends to the emulator.
 import base64
 import json
 import os
+import re
 import stat
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -23,10 +24,12 @@ from retail_platform.lib.gcp_credentials import (
     CREDENTIALS_ENV,
     KEY_FIELDS,
     KEY_TYPE,
+    CredentialsError,
     credentials_env_var,
     decode_key,
     key_file_for_subprocess,
 )
+from retail_platform.lib.targets import Target
 from retail_platform.lib.warehouse import BigQueryWarehouse
 
 EMAIL = "retail-pipeline@test-project.iam.gserviceaccount.com"
@@ -116,15 +119,55 @@ def test_dbt_gets_the_key_as_a_private_file_only_while_it_runs(signing_key, monk
     assert os.environ["GOOGLE_APPLICATION_CREDENTIALS"] == "/path/of/adc.json"
 
 
-@pytest.mark.parametrize(
-    "value, reason",
-    [
-        ("not base64 at all!", "base64 encoded"),
-        (base64.b64encode(b"{not json").decode(), "base64 encoded"),
-        (base64.b64encode(json.dumps({"type": "authorized_user"}).encode()).decode(), "missing"),
-    ],
-)
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+SECRET = "-----BEGIN PRIVATE KEY-----\nMIIEsecret\n-----END PRIVATE KEY-----\n"
+BAD_KEYS = [
+    ("not base64 at all!", "is not valid base64"),
+    ("abc", "is not valid base64"),  # bad padding: binascii.Error in dagster-gcp
+    (b64(b"\xff\xfe" + SECRET.encode()), "does not decode to UTF-8"),
+    (b64(b'{"private_key": "' + SECRET.encode()), "does not decode to JSON"),
+    (b64(json.dumps([SECRET]).encode()), "a JSON list, not an object"),
+    (
+        b64(json.dumps({"type": "authorized_user", "private_key": SECRET}).encode()),
+        "missing or empty field(s) client_email, token_uri",
+    ),
+    (
+        b64(json.dumps({**dict.fromkeys(KEY_FIELDS, SECRET), "type": "external_account"}).encode()),
+        "its type is not 'service_account'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("value", "reason"), BAD_KEYS)
 def test_a_bad_key_is_refused_without_echoing_it(value, reason):
-    with pytest.raises(ValueError, match=reason) as error:
+    with pytest.raises(CredentialsError) as error:
         decode_key(value)
-    assert value not in str(error.value)
+    message = str(error.value)
+    assert message.startswith(f"{CREDENTIALS_ENV} ")
+    assert reason in message
+    assert "\n" not in message  # one line
+    assert value not in message and "secret" not in message.lower()
+    # no chained exception (a traceback would show it, with the value's bytes)
+    assert error.value.__cause__ is None
+    assert error.value.__context__ is None or error.value.__suppress_context__
+
+
+@pytest.mark.parametrize(("value", "reason"), BAD_KEYS[:4])
+def test_a_bad_variable_fails_where_the_resources_are_built(value, reason, monkeypatch):
+    """Validated once, up front, where the BigQuery target builds its resources: before
+    dagster-gcp's IO manager would fail on it (binascii.Error, JSONDecodeError) in a run."""
+    monkeypatch.setenv(CREDENTIALS_ENV, value)
+    with pytest.raises(CredentialsError, match=re.escape(reason)):
+        credentials_env_var()
+    with pytest.raises(CredentialsError, match=f"^{CREDENTIALS_ENV} "):
+        Target("bigquery", "bigquery", churn_engine="bqml").resources()
+
+
+def test_a_good_variable_becomes_an_env_var_for_the_resources(signing_key, monkeypatch):
+    monkeypatch.setenv(CREDENTIALS_ENV, encoded_key(signing_key, "http://127.0.0.1:9/token"))
+    assert credentials_env_var() == dg.EnvVar(CREDENTIALS_ENV)
+    resources = Target("bigquery", "bigquery").resources()
+    assert resources["warehouse"].gcp_credentials == dg.EnvVar(CREDENTIALS_ENV)

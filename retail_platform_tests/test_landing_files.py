@@ -1,10 +1,18 @@
+import ast
+import json
+import re
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from retail_platform.lib.entities import ENTITIES, ORDER_ITEMS, STORES
+from retail_platform.lib.entities import ENTITIES, ORDER_ITEMS, SHIPMENTS, STORES
 from retail_platform.lib.landing_files import MalformedFile, file_schema, read_landing_file
+from retail_platform.lib.landing_zone import landing_path
+from retail_platform.lib.targets import PROJECT_ROOT
 from retail_platform_tests.handmade import csv_bytes, jsonl, row
+from retail_platform_tests.landed import quarantined_files
+from retail_platform_tests.platform import Platform
 
 DAY = date(2025, 1, 6)
 
@@ -72,3 +80,203 @@ def test_empty_jsonl_file_is_zero_rows_not_an_error():
     frame = read(ENTITIES["orders"], "a.jsonl", b"")
     assert len(frame) == 0
     assert list(frame.columns)[: len(ENTITIES["orders"].columns)] == ENTITIES["orders"].column_names
+
+
+def without(record: dict, *columns: str) -> dict:
+    return {k: v for k, v in record.items() if k not in columns}
+
+
+@pytest.mark.parametrize(("path", "data"), [("a.jsonl", jsonl), ("a.csv", csv_bytes)])
+def test_a_file_may_omit_an_optional_column_which_comes_out_null(path, data):
+    rows = [without(row("order_items", DAY, line_no=n), "line_amount") for n in (1, 2)]
+    frame = read(ORDER_ITEMS, path, data(rows))
+    assert list(frame["line_amount"]) == [None, None]
+    assert list(frame["quantity"]) == ["1", "1"]
+    assert list(frame["_extra"]) == [None, None]
+
+
+@pytest.mark.parametrize(("path", "data"), [("a.jsonl", jsonl), ("a.csv", csv_bytes)])
+def test_a_nullable_required_column_may_be_empty_but_not_absent(path, data):
+    """delivered_at is nullable (contract), yet a required column: a file must have it."""
+    frame = read(SHIPMENTS, path, data([row("shipments", DAY, delivered_at=None)]))
+    assert frame.loc[0, "delivered_at"] is None
+    with pytest.raises(MalformedFile, match=r"missing column\(s\) delivered_at$"):
+        read_landing_file(SHIPMENTS, path, data([without(row("shipments", DAY), "delivered_at")]))
+
+
+def test_only_optional_columns_may_be_missing():
+    assert ORDER_ITEMS.optional == {"line_amount"}
+    assert "line_amount" not in ORDER_ITEMS.required_column_names
+    assert ORDER_ITEMS.column_names[-3:] == ["line_amount", "transaction_date", "updated_at"]
+    for entity in ENTITIES.values():
+        if entity is not ORDER_ITEMS:
+            assert entity.required_column_names == entity.column_names, entity.name
+
+
+def test_the_sql_contract_mirrors_entities_py():
+    """sql/macros/contract.sql's contract_entities() is entities.py: keys, columns and
+    types in order, the optional columns and the references."""
+    text = (PROJECT_ROOT / "sql" / "macros" / "contract.sql").read_text()
+    literal = re.search(r"macro contract_entities\(\).*?return\((.*?)\) \}\}", text, re.S)
+    assert literal, "contract_entities() not found"
+    mirrored = ast.literal_eval(literal.group(1))
+    assert list(mirrored) == list(ENTITIES)
+    for name, entity in ENTITIES.items():
+        spec = mirrored[name]
+        assert tuple(spec["key"]) == entity.natural_key, name
+        assert tuple(spec["columns"]) == entity.columns, name
+        assert set(spec.get("optional", [])) == entity.optional, name
+        assert tuple(spec.get("references", [])) == entity.references, name
+
+
+# ------------------------------------------------ line_amount optional, through a real run
+
+CENT = Decimal("0.01")
+
+
+def line_amount(quantity: int, price: str, rate: str) -> Decimal:
+    """The contract's formula, round half away from zero, independent of the platform."""
+    exact = quantity * Decimal(price) * (1 - Decimal(rate))
+    return exact.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# (order, line, quantity, unit_price, discount_rate): 2 x 5.05 x 0.75 = 7.575 rounds up.
+LINES = {
+    "O1": [(1, 3, "19.99", "0.15"), (2, 2, "5.05", "0.25")],  # JSONL, no line_amount key
+    "O2": [(1, 1, "12.50", "0"), (2, 4, "0.99", "0.1")],  # CSV, no line_amount column
+    "O3": [(1, 2, "5.05", "0.25"), (2, 1, "10.00", "0")],  # JSONL: right, wrong
+    "O4": [(1, 5, "2.00", "0.5"), (2, 2, "5.05", "0.25")],  # CSV: wrong, empty
+}
+WRONG = {("O3", 2): Decimal("11.00"), ("O4", 1): Decimal("5.50")}
+EMPTY = {("O4", 2)}
+
+
+def item(order: str, line: int, quantity: int, price: str, rate: str) -> dict:
+    return row("order_items", DAY, order_id=order, line_no=line, product_id="P1",
+               quantity=quantity, unit_price=price, discount_rate=rate)  # fmt: skip
+
+
+def items_of(order: str, with_amount: bool) -> list[dict]:
+    rows = []
+    for line, quantity, price, rate in LINES[order]:
+        record = item(order, line, quantity, price, rate)
+        if not with_amount:
+            del record["line_amount"]
+        elif (order, line) in EMPTY:
+            record["line_amount"] = None
+        else:
+            record["line_amount"] = str(
+                WRONG.get((order, line), line_amount(quantity, price, rate))
+            )
+        rows.append(record)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def optional_amounts(tmp_path_factory) -> Platform:
+    """One handmade day, every layer: four orders whose lines come without line_amount
+    (JSONL, CSV), with it right or wrong, or with it empty; shipments with delivered_at
+    null, and shipment files without the delivered_at column. Every entity has a file."""
+    root = tmp_path_factory.mktemp("optional-amounts")
+    platform = Platform(landing_root=root / "landing", database=root / "warehouse.duckdb")
+    zone = platform.landing
+
+    def land(entity: str, batch: str, data: bytes, fmt: str = "jsonl") -> None:
+        zone.write_bytes(landing_path(entity, DAY, batch, fmt), data)
+
+    land("stores", "main", jsonl([row("stores", DAY, store_id="S1")]))
+    land("employees", "main", jsonl([row("employees", DAY, employee_id="E1", store_id="S1")]))
+    customer = row("customers", DAY, customer_id="C1", loyalty_tier="gold")
+    land("customers", "main", jsonl([customer]))
+    land("products", "main", jsonl([row("products", DAY, product_id="P1")]))
+    orders = [
+        row("orders", DAY, order_id=o, customer_id="C1", store_id="S1", employee_id="E1",
+            channel="in_store", status="completed")
+        for o in LINES
+    ]  # fmt: skip
+    land("orders", "main", jsonl(orders))
+    payment = row("payments", DAY, payment_id="PA1", order_id="O1", method="card",
+                  status="succeeded", attempt=1)  # fmt: skip
+    land("payments", "main", jsonl([payment]))
+    land("inventory", "main", jsonl([row("inventory", DAY, store_id="S1", product_id="P1")]))
+    land("order_items", "no-amount", jsonl(items_of("O1", with_amount=False)))
+    land("order_items", "no-amount", csv_bytes(items_of("O2", with_amount=False)), "csv")
+    land("order_items", "amount", jsonl(items_of("O3", with_amount=True)))
+    land("order_items", "amount", csv_bytes(items_of("O4", with_amount=True)), "csv")
+    shipment = {"order_id": "O1", "status": "in_transit", "delivered_at": None}
+    land("shipments", "main", jsonl([row("shipments", DAY, shipment_id="SH1", **shipment)]))
+    shipment["order_id"] = "O2"
+    land("shipments", "main", csv_bytes([row("shipments", DAY, shipment_id="SH2", **shipment)]),
+         "csv")  # fmt: skip
+    no_column = [without(row("shipments", DAY, shipment_id="SH9", order_id="O3"), "delivered_at")]
+    land("shipments", "no-delivered-at", jsonl(no_column))
+    land("shipments", "no-delivered-at", csv_bytes(no_column), "csv")
+    assert platform.run(DAY).success
+    return platform
+
+
+def test_only_files_missing_a_required_column_are_quarantined(optional_amounts):
+    root = optional_amounts.landing_root
+    missing = [landing_path("shipments", DAY, "no-delivered-at", f) for f in ("jsonl", "csv")]
+    assert quarantined_files(root) == sorted(missing)
+    for path in missing:
+        report = json.loads((root / "quarantine" / f"{path}.error.json").read_text())
+        assert report["reason"].endswith("missing column(s) delivered_at")
+
+
+def test_an_absent_line_amount_lands_null_and_silver_computes_it(optional_amounts):
+    raw = optional_amounts.query(
+        "SELECT order_id, line_no::INT, line_amount FROM retail_raw.order_items"
+    )
+    assert len(raw) == 8
+    assert {(o, n) for o, n, amount in raw if amount is None} == {
+        ("O1", 1),
+        ("O1", 2),
+        ("O2", 1),
+        ("O2", 2),
+        *EMPTY,
+    }
+    silver = {
+        (o, n): amount
+        for o, n, amount in optional_amounts.query(
+            "SELECT order_id, line_no, line_amount FROM retail_silver.order_items"
+        )
+    }
+    expected = {
+        (order, line): line_amount(quantity, price, rate)
+        for order, lines in LINES.items()
+        for line, quantity, price, rate in lines
+        if (order, line) not in WRONG
+    }
+    assert silver == expected
+    assert expected[("O1", 2)] == Decimal("7.58")  # half away from zero
+
+
+def test_a_present_wrong_line_amount_is_rejected_as_line_amount_mismatch(optional_amounts):
+    rejects = optional_amounts.query(
+        "SELECT entity, natural_key, reason FROM retail_silver.rejects ORDER BY natural_key"
+    )
+    assert rejects == [
+        ("order_items", "O3|2", "line_amount_mismatch"),
+        ("order_items", "O4|1", "line_amount_mismatch"),
+    ]
+
+
+def test_orders_without_line_amounts_reach_fact_sales_with_computed_revenue(optional_amounts):
+    facts = {
+        order: (lines, net)
+        for order, lines, net in optional_amounts.query(
+            "SELECT order_id, line_count, net_amount FROM retail_gold.fact_sales"
+        )
+    }
+    for order in ("O1", "O2"):
+        expected = sum(line_amount(q, p, r) for _, q, p, r in LINES[order])
+        assert facts[order] == (2, expected), order
+    assert facts["O3"] == (1, line_amount(*LINES["O3"][0][1:]))
+    assert facts["O4"] == (1, line_amount(*LINES["O4"][1][1:]))
+
+
+def test_a_null_delivered_at_is_a_valid_shipment(optional_amounts):
+    assert optional_amounts.query(
+        "SELECT shipment_id, delivered_at FROM retail_silver.shipments ORDER BY 1"
+    ) == [("SH1", None), ("SH2", None)]

@@ -1,22 +1,36 @@
-"""The landing sensor, evaluated with build_sensor_context on both landing zones."""
+"""The landing sensor, evaluated with build_sensor_context on both landing zones.
 
-from datetime import date
+A tick runs at a frozen time (Dagster's clock, which the sensor reads): by default a
+minute from now, past the local zone's settle time, so a file written by the test is
+whole and taken; a test that needs another time passes ``at``.
+"""
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.test_utils import freeze_time
 
 from retail_platform.defs.jobs import daily_pipeline
-from retail_platform.defs.landing.cursor import LandingCursor, next_files
+from retail_platform.defs.landing.cursor import (
+    LandingCursor,
+    PartitionWindow,
+    next_files,
+    plan_tick,
+)
 from retail_platform.defs.landing.sensors import build_landing_sensor
 from retail_platform.lib.landing_zone import LandingFile, landing_path
 from retail_platform_tests.handmade import jsonl, row
 
 DAY = date(2025, 2, 3)
+SETTLED = timedelta(minutes=1)  # longer than LocalLandingZone.settle_seconds
 
 
-def tick(sensor, zone, cursor: str | None):
-    context = dg.build_sensor_context(cursor=cursor, resources={"landing_zone": zone})
-    result = sensor(context)
+def tick(sensor, zone, cursor: str | None, at: datetime | None = None):
+    with freeze_time(at or datetime.now(UTC) + SETTLED):
+        context = dg.build_sensor_context(cursor=cursor, resources={"landing_zone": zone})
+        result = sensor(context)
     requests = result.run_requests if isinstance(result, dg.SensorResult) else []
     return requests or [], context.cursor
 
@@ -150,7 +164,7 @@ def test_a_day_without_reference_files_rebuilds_what_its_files_feed_in_two_dbt_s
     drop(local_zone, "orders", DAY, "b1")
     drop(local_zone, "order_items", DAY, "b1")
     sensor = defs.resolve_sensor_def("landing_sensor")
-    with dg.DagsterInstance.ephemeral() as instance:
+    with dg.DagsterInstance.ephemeral() as instance, freeze_time(datetime.now(UTC) + SETTLED):
         context = dg.build_sensor_context(instance=instance, resources={"landing_zone": local_zone})
         [request] = sensor(context).run_requests
     selected = set(request.asset_selection)
@@ -171,3 +185,123 @@ def test_a_day_without_reference_files_rebuilds_what_its_files_feed_in_two_dbt_s
         in run.asset_layer.get_selected_entity_keys_for_node(NodeHandle(node, None))
     ]
     assert health == ["dbt_models"]
+
+
+def test_an_old_cursor_still_reads_and_an_empty_hold_keeps_the_old_format():
+    old = '{"version": 7, "paths": ["orders/transaction_date=2025-01-01/b.jsonl"]}'
+    cursor = LandingCursor.parse(old)
+    assert (cursor.version, cursor.held) == (7, {})
+    assert cursor.serialize() == old
+    held = LandingCursor(
+        7, cursor.paths_at_version, {"orders/transaction_date=2025-01-09/b.jsonl": 9}
+    )
+    assert LandingCursor.parse(held.serialize()) == held
+
+
+def future_day(at: datetime) -> date:
+    return at.date() + timedelta(days=1)
+
+
+def test_dates_outside_the_partitions_do_not_stop_the_other_files(sensor, zone):
+    """Before the start: quarantined with the reason. After today: held, then loaded on
+    the first tick of its day. The good file of the same tick runs at once."""
+    at = datetime.now(UTC) + SETTLED
+    tomorrow = future_day(at)
+    good = drop(zone, "orders", DAY, "good")
+    early = drop(zone, "orders", date(2024, 12, 31), "early")
+    ahead = drop(zone, "payments", tomorrow, "ahead")
+
+    requests, cursor = tick(sensor, zone, None, at)
+    assert [r.partition_key for r in requests] == [DAY.isoformat()]
+    report = zone.read_bytes(f"quarantine/{early}.error.json").decode()
+    assert "before the first partition, 2025-01-01" in report and "RETAIL_START_DATE" in report
+    assert sorted(f.path for f in zone.list_files()) == sorted([good, ahead])
+    assert LandingCursor.parse(cursor).held == {ahead: next(zone.list_files("payments")).version}
+
+    assert tick(sensor, zone, cursor, at) == ([], cursor)  # still tomorrow: nothing to do
+    (request,), cursor = tick(sensor, zone, cursor, at + timedelta(days=1))
+    assert request.partition_key == tomorrow.isoformat()
+    assert request.asset_selection == [dg.AssetKey(["raw", "payments"])]
+    assert LandingCursor.parse(cursor).held == {}
+    assert tick(sensor, zone, cursor, at + timedelta(days=1))[0] == []
+
+
+def test_a_held_file_that_is_rewritten_or_deleted_is_judged_again(sensor, local_zone):
+    at = datetime.now(UTC) + SETTLED
+    ahead = drop(local_zone, "orders", future_day(at), "ahead")
+    gone = drop(local_zone, "orders", future_day(at), "gone")
+    _, cursor = tick(sensor, local_zone, None, at)
+    assert set(LandingCursor.parse(cursor).held) == {ahead, gone}
+    Path(local_zone.root, gone).unlink()
+    drop(local_zone, "orders", future_day(at), "ahead", jsonl([row("orders", DAY, order_id="O9")]))
+    at = datetime.now(UTC) + SETTLED
+    _, cursor = tick(sensor, local_zone, cursor, at)
+    assert LandingCursor.parse(cursor).held == {ahead: next(local_zone.list_files()).version}
+    (request,), _ = tick(sensor, local_zone, cursor, at + timedelta(days=1))
+    assert request.run_key.startswith(f"landing-{future_day(at).isoformat()}-")
+
+
+def files_at(*days: date) -> list[LandingFile]:
+    return [
+        LandingFile(version=i, path=landing_path("orders", day, f"b{i}", "jsonl"), size=1)
+        for i, day in enumerate(days, start=1)
+    ]
+
+
+WINDOW = PartitionWindow(date(2025, 1, 1), date(2025, 3, 1))
+
+
+def test_held_files_are_bounded_and_do_not_use_the_tick_budget():
+    ahead = [date(2025, 3, 2)] * 3
+    files = files_at(*ahead, date(2025, 2, 1), date(2025, 3, 20))
+    plan = plan_tick(files, LandingCursor(), WINDOW, limit=10, max_held=2)
+    assert [f.path for f in plan.newly_held] == [files[0].path, files[1].path]
+    assert [(q.file, "files already wait" in q.reason) for q in plan.quarantine] == [
+        (files[2], True),  # more than max_held
+        (files[4], False),  # 19 days ahead, more than the 7 a file is held
+    ]
+    assert "19 days after today" in plan.quarantine[1].reason
+    assert plan.load == [files[3]]
+    # Next tick, limit 1: the held files cost nothing, the new file is taken.
+    newer = LandingFile(
+        version=9, path=landing_path("stores", date(2025, 2, 2), "b", "jsonl"), size=1
+    )
+    again = plan_tick([*files[:2], newer], plan.cursor, WINDOW, limit=1)
+    assert (again.load, again.newly_held, again.quarantine) == ([newer], [], [])
+    assert again.cursor.held == plan.cursor.held
+    # The day comes: both held files load, the cursor does not move back.
+    later = PartitionWindow(WINDOW.first, date(2025, 3, 2))
+    released = plan_tick([*files[:2], newer], again.cursor, later, limit=10)
+    assert released.load == files[:2] and released.released == files[:2]
+    assert released.cursor.held == {} and released.cursor.version == newer.version
+
+
+def test_a_file_still_being_written_stops_the_batch_there():
+    files = files_at(date(2025, 2, 1), date(2025, 2, 2), date(2025, 2, 3))
+    plan = plan_tick(files, LandingCursor(), WINDOW, limit=10, is_settled=lambda f: f.version < 2)
+    assert (plan.load, plan.unsettled) == (files[:1], 2)
+    assert plan.cursor.version == 1  # the unsettled files are still new next tick
+    assert plan_tick(files, plan.cursor, WINDOW, limit=10).load == files[1:]
+
+
+def test_hidden_files_are_never_listed_loaded_or_quarantined(sensor, zone):
+    partial = f"orders/transaction_date={DAY.isoformat()}/.b1.jsonl.partial"
+    zone.write_bytes(partial, b'{"order_id": "O1", ')
+    zone.write_bytes(".DS_Store", b"\0")
+    assert tick(sensor, zone, None)[0] == []
+    assert zone.read_bytes(partial) == b'{"order_id": "O1", '
+    assert list(zone.list_landed()) == []
+
+
+def test_quarantine_and_hold_are_logged_once(sensor, local_zone, capsys):
+    at = datetime.now(UTC) + SETTLED
+    ahead = drop(local_zone, "orders", future_day(at), "ahead")
+    early = drop(local_zone, "orders", date(2024, 6, 1), "early")
+    local_zone.write_bytes("orders/notes.txt", b"hello")
+    cursor = None
+    for _ in range(3):
+        _, cursor = tick(sensor, local_zone, cursor, at)
+    text = capsys.readouterr().err
+    assert text.count(f"held {ahead}") == 1
+    assert text.count(f"quarantined {early}") == 1
+    assert text.count("quarantined orders/notes.txt") == 1

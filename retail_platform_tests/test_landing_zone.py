@@ -1,6 +1,6 @@
 """Both LandingZone implementations, the GCS one against fake-gcs-server."""
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -8,6 +8,7 @@ from retail_platform.lib.landing_zone import (
     GCSLandingZone,
     LocalLandingZone,
     landing_path,
+    landing_path_problem,
     landing_zone_from_uri,
     parse_landing_path,
 )
@@ -89,3 +90,64 @@ def test_gcs_listing_follows_every_page(gcs_zone, fake_gcs):
         bucket.blob(f"landing/{name}").upload_from_string(b"x")
     small_pages = gcs_zone.model_copy(update={"list_page_size": 50})
     assert sorted(f.path for f in small_pages.list_files("orders")) == names
+
+
+STRAYS = [
+    "orders/2025-03-01/x.jsonl",
+    "Orders/transaction_date=2025-03-01/x.jsonl",
+    "orders/transaction_date=2025-03-01/deeper/x.jsonl",
+    "notes.txt",
+]
+
+
+def test_strays_are_listed_hidden_and_quarantined_files_are_not(zone):
+    zone.write_bytes(PATH, b"one\n")
+    for stray in STRAYS:
+        zone.write_bytes(stray, b"x")
+    zone.write_bytes("orders/transaction_date=2025-03-01/.b.jsonl.partial", b"half")
+    zone.write_bytes(".hidden/orders/transaction_date=2025-03-01/b.jsonl", b"x")
+    zone.write_bytes("orders/transaction_date=2025-03-01/.b.jsonl", b"x")  # hidden, not a batch
+    zone.quarantine_file("notes.txt", "not a contract path")
+    assert sorted(f.path for f in zone.list_landed()) == sorted([PATH, *STRAYS[:3]])
+    assert sorted(f.path for f in zone.list_strays()) == sorted(STRAYS[:3])
+    assert [f.path for f in zone.list_files()] == [PATH]
+
+
+def test_gcs_folder_placeholders_are_not_files(gcs_zone, fake_gcs):
+    _, client = fake_gcs
+    client.bucket(gcs_zone.bucket).blob("landing/orders/").upload_from_string(b"")
+    assert list(gcs_zone.list_landed()) == []
+
+
+def test_a_local_file_is_settled_once_unchanged_for_settle_seconds(local_zone):
+    local_zone.write_bytes(PATH, b"one\n")
+    (file,) = local_zone.list_files()
+    written = datetime.fromtimestamp(file.version / 1e9, UTC)
+    assert not local_zone.is_settled(file, written + timedelta(seconds=9))
+    assert local_zone.is_settled(file, written + timedelta(seconds=10.001))
+    eager = local_zone.model_copy(update={"settle_seconds": 0})
+    assert eager.is_settled(file, written)
+
+
+def test_a_gcs_object_is_whole_as_soon_as_it_is_listed(gcs_zone):
+    gcs_zone.write_bytes(PATH, b"one\n")
+    (file,) = gcs_zone.list_files()
+    assert gcs_zone.is_settled(file, datetime(2000, 1, 1, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        ("orders/2025-03-01/b.jsonl", "'2025-03-01' is not transaction_date=YYYY-MM-DD"),
+        ("Orders/transaction_date=2025-03-01/b.jsonl", "entity folders are lower case"),
+        ("orders/transaction_date=2025-03-01/a/b.jsonl", "4 level(s) deep"),
+        ("orders/transaction_date=2025-02-30/b.jsonl", "impossible date '2025-02-30'"),
+        ("orders/transaction_date=2025-03-01/b c.jsonl", "batch id 'b c' may only use"),
+        ("orders/transaction_date=2025-03-01/b.JSONL", "'.JSONL' is not a landing file type"),
+        ("orders/transaction_date=2025-03-01/b.parquet", "'.parquet' is not a landing file"),
+    ],
+)
+def test_a_path_off_the_contract_says_what_is_wrong(path, says):
+    problem = landing_path_problem(path)
+    assert problem is not None and says in problem, problem
+    assert landing_path_problem(PATH) is None

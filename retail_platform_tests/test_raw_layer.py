@@ -9,8 +9,14 @@ import pytest
 from retail_platform.defs.raw.assets import raw_assets
 from retail_platform.lib.entities import ENTITIES
 from retail_platform.lib.io_managers import DuckDBWarehouseIOManager
-from retail_platform.lib.landing_zone import landing_path
-from retail_platform.lib.raw_batches import duplicate_counts, stage_raw_window
+from retail_platform.lib.landing_zone import GCSLandingZone, LocalLandingZone, landing_path
+from retail_platform.lib.raw_batches import (
+    duplicate_counts,
+    raw_schema,
+    refused_empty_days,
+    stage_raw_window,
+    unreachable_landing_root,
+)
 from retail_platform.lib.targets import Target
 from retail_platform.lib.warehouse import DuckDBWarehouse
 from retail_platform_tests.handmade import jsonl, row
@@ -115,12 +121,35 @@ def test_malformed_file_is_quarantined_and_the_rest_of_the_day_loads(local_zone,
     land_orders(local_zone, DAYS[0], "main", ["O1"])
     bad = landing_path("orders", DAYS[0], "broken", "jsonl")
     local_zone.write_bytes(bad, b"not json at all\n")
-    result = run(assets_for("orders"), local_zone, warehouse, partition_key="2025-01-01")
+    settled = LocalLandingZone(root=local_zone.root, settle_seconds=0)  # written whole
+    result = run(assets_for("orders"), settled, warehouse, partition_key="2025-01-01")
     assert result.success
     assert query(warehouse, "SELECT order_id FROM retail_raw.orders") == [("O1",)]
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
     assert bad in metadata["files_quarantined"].value
     assert local_zone.read_bytes(f"quarantine/{bad}") == b"not json at all\n"
+
+
+def test_a_file_that_does_not_parse_while_still_being_written_is_left_for_later(
+    local_zone, warehouse
+):
+    """A young file (written less than settle_seconds ago) that does not parse may be cut
+    short by its writer: raw skips it without quarantining it; once whole, it loads."""
+    land_orders(local_zone, DAYS[0], "main", ["O1"])
+    partial = landing_path("orders", DAYS[0], "in-progress", "jsonl")
+    whole = jsonl([row("orders", DAYS[0], order_id="O2")])
+    local_zone.write_bytes(partial, whole[: len(whole) // 2])
+    waiting = LocalLandingZone(root=local_zone.root, settle_seconds=3600)
+    assert run(assets_for("orders"), waiting, warehouse, partition_key="2025-01-01").success
+    assert query(warehouse, "SELECT order_id FROM retail_raw.orders") == [("O1",)]
+    assert [f.path for f in local_zone.list_files()] == sorted([partial, landing_path(
+        "orders", DAYS[0], "main", "jsonl")])  # fmt: skip
+    local_zone.write_bytes(partial, whole)  # the writer finishes
+    assert run(assets_for("orders"), waiting, warehouse, partition_key="2025-01-01").success
+    assert query(warehouse, "SELECT order_id FROM retail_raw.orders ORDER BY 1") == [
+        ("O1",),
+        ("O2",),
+    ]
 
 
 def test_duplicate_check_warns_on_duplicate_keys_and_passes_without(local_zone, warehouse):
@@ -168,3 +197,49 @@ def test_duplicate_counts_equal_a_count_of_the_landed_rows(local_zone, tmp_path)
         "exact_duplicate_rows": len(contents) - len(set(contents)),
         "duplicate_key_rows": len(day_keys) - len(set(day_keys)),
     }
+
+
+def test_an_empty_window_creates_the_empty_table(local_zone, warehouse):
+    """A day without files of an entity on an empty warehouse still creates its raw table
+    (dbt reads every raw table), with the contract's columns and types."""
+    land_orders(local_zone, DAYS[0], "main", ["O1"])  # the zone exists; no stores files
+    assert run(assets_for("stores"), local_zone, warehouse, partition_key="2025-01-01").success
+    assert query(warehouse, "SELECT count(*) FROM retail_raw.stores") == [(0,)]
+    columns = query(
+        warehouse,
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = 'retail_raw' AND table_name = 'stores' ORDER BY ordinal_position",
+    )
+    assert [c for (c,) in columns] == raw_schema(ENTITIES["stores"]).names
+
+
+def test_the_warehouse_is_asked_about_empty_days_only(local_zone, tmp_path):
+    land_orders(local_zone, DAYS[0], "main", ["O1"])
+    asked: list[list[date]] = []
+
+    def held(days: list[date]) -> dict[date, int]:
+        asked.append(days)
+        return {day: 5 for day in days} | {DAYS[0]: 3}
+
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    full = stage_raw_window(local_zone, ENTITIES["orders"], DAYS[0], DAYS[1], staging)
+    assert refused_empty_days(full, held) == {} and asked == []
+    window = stage_raw_window(local_zone, ENTITIES["orders"], DAYS[0], DAYS[2], staging)
+    assert refused_empty_days(window, held) == {DAYS[1]: 5}
+    assert asked == [[DAYS[1]]]
+
+
+def test_a_local_landing_root_is_reachable_when_its_folder_exists(tmp_path):
+    assert unreachable_landing_root(LocalLandingZone(root=str(tmp_path))) is None
+    reason = unreachable_landing_root(LocalLandingZone(root=str(tmp_path / "typo")))
+    assert reason.startswith(f"Landing zone {tmp_path / 'typo'} does not exist")
+    assert "\n" not in reason
+
+
+@pytest.mark.gcs
+def test_a_gcs_landing_root_is_reachable_when_its_bucket_exists(gcs_zone):
+    assert unreachable_landing_root(gcs_zone) is None  # an empty bucket is a valid zone
+    missing = GCSLandingZone(bucket="no-such-bucket-42", prefix="landing", project="test-project")
+    reason = unreachable_landing_root(missing)
+    assert reason.startswith("Landing bucket gs://no-such-bucket-42 does not exist")

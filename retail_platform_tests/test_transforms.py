@@ -143,12 +143,15 @@ def _rebuilt_with_check(platform: Platform, day: date, table: str, asset: str, c
         dg.AssetCheckKey(dg.AssetKey(asset.split("/")), check)
     )
     result = platform.run(day, selection=selection, raise_on_error=False)
-    return {e.check_name: e for e in result.get_asset_check_evaluations()}[check]
+    evaluation = {e.check_name: e for e in result.get_asset_check_evaluations()}[check]
+    # the reconciliation checks are blocking: a check that fails fails the run
+    assert result.success is evaluation.passed
+    return evaluation
 
 
 def test_a_raw_row_missing_from_silver_fails_the_row_reconciliation(week, tmp_path):
-    """A raw order that silver neither kept, rejected nor removed as a duplicate (as a
-    silver bug would lose it) makes that day's raw = silver + rejects + duplicates false."""
+    """A raw order that silver neither kept, rejected nor superseded by another version (as
+    a silver bug would lose it) makes that day's raw = silver + rejects + superseded false."""
     platform = week.copy_to(tmp_path)
     day = WEEK[2]
     with platform.connect() as connection:
@@ -205,7 +208,7 @@ REASON_FOR = {
     "partition_mismatch": "partition_mismatch",
     "negative_quantity": "non_positive_quantity",
     "unknown_product": "unknown_product",
-    "line_amount_mismatch": "amount_mismatch",
+    "line_amount_mismatch": "line_amount_mismatch",
 }
 IMPOSSIBLE_DATE_REASON = {
     "orders": "invalid_ordered_at", "payments": "invalid_paid_at", "shipments": "invalid_shipped_at"

@@ -6,7 +6,9 @@ identity, ``gcloud auth application-default login``, or a key file named by
 encoded (the convention of dagster-gcp's ``gcp_credentials``, which keeps the key's
 newlines intact in an environment variable), reaches each resource through
 ``dagster.EnvVar``: our clients build credentials from it in memory; dbt, a separate
-process, gets it as a key file that exists only while dbt runs.
+process, gets it as a key file that exists only while dbt runs. The value is checked
+(base64, JSON, a service-account key's fields) when the resources are built, so a bad one
+fails with a one-line error that names the variable and never shows the value.
 """
 
 from __future__ import annotations
@@ -29,27 +31,59 @@ KEY_FIELDS = ("type", "client_email", "private_key", "token_uri")
 KEY_TYPE = "service_account"  # the "type" of a service-account key file
 
 
+class CredentialsError(ValueError):
+    """``GCP_CREDENTIALS`` is set but is not a service-account key: the message (one line)
+    names the variable and what is wrong, never the value."""
+
+
 def credentials_env_var() -> Any:
     """``EnvVar("GCP_CREDENTIALS")`` when it is set, else None (Application Default
-    Credentials): a resource field that is an unset EnvVar fails the whole location."""
-    return dg.EnvVar(CREDENTIALS_ENV) if os.environ.get(CREDENTIALS_ENV) else None
+    Credentials): a resource field that is an unset EnvVar fails the whole location.
+
+    The value is validated here, where the resources are built, before any client (or
+    dagster-gcp, whose own errors, ``binascii.Error`` or ``JSONDecodeError``, do not name
+    the variable) reads it: a bad key fails loading the definitions with
+    :class:`CredentialsError`."""
+    value = os.environ.get(CREDENTIALS_ENV)
+    if not value:
+        return None
+    decode_key(value)
+    return dg.EnvVar(CREDENTIALS_ENV)
 
 
 def decode_key(encoded: str) -> dict[str, Any]:
-    """The service-account key in ``encoded`` (base64 of its JSON). Errors name what is
-    wrong with the value, never the value."""
+    """The service-account key in ``encoded`` (base64 of its JSON), checked step by step:
+    base64, then JSON, then the key's fields. Errors (:class:`CredentialsError`, one line)
+    name the variable and the step that failed, never the value or any part of it."""
+    hint = "expected a service-account key file's JSON, base64 encoded (`base64 -w0 key.json`)"
     try:
-        key = json.loads(base64.b64decode(encoded.strip(), validate=True))
-    except (binascii.Error, ValueError) as error:
-        raise ValueError(
-            f"{CREDENTIALS_ENV} must be a service-account key file's JSON, base64 encoded "
-            f"(`base64 -w0 key.json`): {type(error).__name__}"
+        decoded = base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise CredentialsError(f"{CREDENTIALS_ENV} is not valid base64: {hint}") from None
+    try:
+        key = json.loads(decoded.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise CredentialsError(
+            f"{CREDENTIALS_ENV} is base64 but does not decode to UTF-8 text: {hint}"
         ) from None
-    missing = [f for f in KEY_FIELDS if not isinstance(key, dict) or f not in key]
-    if missing or key.get("type") != KEY_TYPE:
-        raise ValueError(
-            f"{CREDENTIALS_ENV} does not hold a service-account key "
-            f"(type {KEY_TYPE} with {', '.join(KEY_FIELDS)}); missing: {missing}"
+    except json.JSONDecodeError as error:
+        raise CredentialsError(
+            f"{CREDENTIALS_ENV} is base64 but does not decode to JSON "
+            f"({error.msg} at line {error.lineno} column {error.colno}): {hint}"
+        ) from None
+    if not isinstance(key, dict):
+        raise CredentialsError(
+            f"{CREDENTIALS_ENV} decodes to a JSON {type(key).__name__}, not an object: {hint}"
+        )
+    missing = [f for f in KEY_FIELDS if not (isinstance(key.get(f), str) and key[f].strip())]
+    if missing:
+        raise CredentialsError(
+            f"{CREDENTIALS_ENV} is not a service-account key: missing or empty field(s) "
+            f"{', '.join(missing)} (a key has {', '.join(KEY_FIELDS)})"
+        )
+    if key["type"] != KEY_TYPE:
+        raise CredentialsError(
+            f"{CREDENTIALS_ENV} is not a service-account key: its type is not {KEY_TYPE!r}"
         )
     return key
 

@@ -7,22 +7,32 @@ dagster-gcp) and then loads the files in bulk: DuckDB reads them with ``read_par
 BigQuery takes them in one load job. Neither holds the window in memory as a DataFrame,
 and no column is renamed on the way (the pandas handler upper-cases BigQuery columns,
 dagster-io/dagster#14129).
+
+On DuckDB the delete and the load are one transaction (``_DuckDBClient``): a load that
+fails (a full disk, a bad file) leaves the window as it was instead of deleted. The file
+is opened once, without dagster-duckdb's retries on every error: a lock held by another
+process becomes a step retry, anything else fails at once (``lib/duckdb_lock.py``). An
+empty window still creates the (empty) table, as ``prepare_partitioned_table`` does on
+BigQuery, so dbt finds every raw table whatever the order days are loaded in.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 from dagster import InputContext, OutputContext
 from dagster._core.definitions.metadata import TableMetadataSet
-from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
+from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
+from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 from dagster_gcp_pandas import BigQueryPandasIOManager, BigQueryPandasTypeHandler
 
+from retail_platform.lib import duckdb_lock
 from retail_platform.lib.raw_batches import ParquetBatches
 
 
@@ -50,25 +60,30 @@ class DuckDBParquetBatchesHandler(_WriteOnlyHandler):
     def handle_output(
         self, context: OutputContext, table_slice: TableSlice, obj: ParquetBatches, connection
     ) -> None:
+        table = f"{table_slice.schema}.{table_slice.table}"
+        exists = _duckdb_table_exists(connection, table_slice)
         if not obj.paths:
-            context.log.warning("No rows in the window: nothing written, no table created.")
+            context.log.info("No rows in the window.")
+            if not exists:
+                # The contract's columns, no rows: dbt reads every raw table.
+                connection.register("empty_window", obj.schema.empty_table())
+                connection.execute(f"CREATE TABLE {table} AS SELECT * FROM empty_window")
+                connection.unregister("empty_window")
         else:
-            table = f"{table_slice.schema}.{table_slice.table}"
             files = [str(path) for path in obj.paths]
-            exists = connection.execute(
-                "SELECT count(*) FROM information_schema.tables "
-                "WHERE table_schema = ? AND table_name = ?",
-                [table_slice.schema, table_slice.table],
-            ).fetchone()[0]
-            if exists:
-                connection.execute(
-                    f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?)", [files]
-                )
-            else:
-                connection.execute(
-                    f"CREATE TABLE {table} AS SELECT * FROM read_parquet(?)", [files]
-                )
+            load = f"INSERT INTO {table} BY NAME" if exists else f"CREATE TABLE {table} AS"
+            connection.execute(f"{load} SELECT * FROM read_parquet(?)", [files])
         context.add_output_metadata(_row_count(context, obj.rows, "duckdb"))
+
+
+def _duckdb_table_exists(connection, table_slice: TableSlice) -> bool:
+    return bool(
+        connection.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = ? AND table_name = ?",
+            [table_slice.schema, table_slice.table],
+        ).fetchall()[0][0]
+    )
 
 
 class BigQueryParquetBatchesHandler(_WriteOnlyHandler):
@@ -78,7 +93,8 @@ class BigQueryParquetBatchesHandler(_WriteOnlyHandler):
         from google.cloud import bigquery
 
         if not obj.paths:
-            context.log.warning("No rows in the window: nothing written, no table created.")
+            # The table exists: the raw asset creates it (prepare_partitioned_table).
+            context.log.info("No rows in the window.")
         else:
             config = bigquery.LoadJobConfig(
                 source_format=bigquery.SourceFormat.PARQUET,
@@ -111,12 +127,61 @@ def _one_file(batches: ParquetBatches, destination: Path) -> Path:
     return destination
 
 
+class _DuckDBClient(DuckDbClient):
+    """dagster-duckdb's client, but one transaction per output and no blind retries."""
+
+    @staticmethod
+    def delete_table_slice(context: OutputContext, table_slice: TableSlice, connection) -> None:
+        # dagster-duckdb swallows the CatalogException of a missing table; inside a
+        # transaction that error would abort the transaction, so look first.
+        if _duckdb_table_exists(connection, table_slice):
+            DuckDbClient.delete_table_slice(context, table_slice, connection)
+
+    @staticmethod
+    @contextmanager
+    def connect(context, _) -> Iterator[Any]:
+        config = {"custom_user_agent": "dagster", **context.resource_config["connection_config"]}
+        connection = duckdb_lock.connect(context.resource_config["database"], config)
+        try:
+            connection.begin()
+            try:
+                yield connection
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+        finally:
+            connection.close()
+
+
+class _LockAwareDbIOManager(DbIOManager):
+    """A lock held by another process on the DuckDB file retries the step."""
+
+    def handle_output(self, context: OutputContext, obj: object) -> None:
+        with duckdb_lock.retry_when_locked(context):
+            super().handle_output(context, obj)
+
+    def load_input(self, context: InputContext) -> object:
+        with duckdb_lock.retry_when_locked(context):
+            return super().load_input(context)
+
+
 class DuckDBWarehouseIOManager(DuckDBPandasIOManager):
     """DuckDB: pandas DataFrames (churn scores) and ParquetBatches (raw)."""
 
     @staticmethod
     def type_handlers() -> Sequence[DbTypeHandler]:
         return [DuckDBPandasTypeHandler(), DuckDBParquetBatchesHandler()]
+
+    def create_io_manager(self, context) -> DbIOManager:
+        return _LockAwareDbIOManager(
+            db_client=_DuckDBClient(),
+            database=self.database,
+            schema=self.schema_,
+            type_handlers=self.type_handlers(),
+            default_load_type=self.default_load_type(),
+            io_manager_name="DuckDBIOManager",
+        )
 
 
 class BigQueryWarehouseIOManager(BigQueryPandasIOManager):

@@ -4,7 +4,9 @@ The raw layer keeps values as the text that landed, so a JSONL file and a CSV
 file with the same content produce the same rows, and a bad value (``"abc"`` as a
 quantity) reaches silver, where it is rejected with a reason instead of taking
 the whole file down. Only a file that cannot be parsed at all, or that lacks a
-required column, is refused here (and quarantined by the caller).
+required column, is refused here (and quarantined by the caller). A file may omit an
+optional column (``Entity.optional``): it comes out as a null column, so every file of
+an entity gives the same columns.
 """
 
 from __future__ import annotations
@@ -53,7 +55,9 @@ def file_schema(entity: Entity) -> pa.Schema:
 
 
 def _missing_columns_error(entity: Entity, present: set[str]) -> None:
-    missing = [c for c in entity.column_names if c not in present]
+    """Refuse a file without one of the entity's required columns (optional ones may be
+    absent)."""
+    missing = [c for c in entity.required_column_names if c not in present]
     if missing:
         raise MalformedFile(
             f"does not match the {entity.name} schema: missing column(s) {', '.join(missing)}"
@@ -97,7 +101,10 @@ def _read_csv(entity: Entity, data: bytes) -> pa.Table:
     except pa.ArrowInvalid as error:
         raise MalformedFile(f"cannot parse CSV: {error}") from None
     extra_columns = [c for c in header if c not in set(entity.column_names)]
-    columns = [table.column(name) for name in entity.column_names]
+    columns = [
+        table.column(name) if name in header else pa.nulls(table.num_rows, pa.string())
+        for name in entity.column_names
+    ]
     lines = pa.array(range(2, table.num_rows + 2), pa.int64())
     return pa.Table.from_arrays(
         [*columns, _extras_as_json(table, extra_columns), lines], schema=file_schema(entity)
@@ -124,19 +131,22 @@ def _query_jsonl(entity: Entity, file_name: str) -> pa.Table:
     """One DuckDB pass over the file: each line parsed into the contract's columns as text
     (json_transform: numbers keep DuckDB's text of them, as ``->>`` gives), with its line
     number, whether it is an object (asked only of lines without keys: a non-object has
-    none), and its keys unless they are exactly the contract's columns in order: most
-    lines' are, and handing every line's keys to Arrow cost ~20% of the query. Rows come
-    in any order; ``_source_line`` numbers them."""
+    none), and its keys unless they are exactly the contract's columns in order, with or
+    without the optional ones: most lines' are, and handing every line's keys to Arrow
+    cost ~20% of the query. A column no line has is null (json_transform). Rows come in
+    any order; ``_source_line`` numbers them."""
     known = entity.column_names
     # Identifiers and the structure come from the contract (entities.py), never from
     # file content.
     structure = json.dumps(dict.fromkeys(known, "VARCHAR")).replace("'", "''")
     known_list = ", ".join(f"'{name}'" for name in known)
+    required_list = ", ".join(f"'{name}'" for name in entity.required_column_names)
     connection = _parser().cursor()
     try:
         parsed = connection.sql(
             f"""SELECT line, is_object,
-                   CASE WHEN keys <> [{known_list}] THEN keys END AS other_keys,
+                   CASE WHEN keys <> [{known_list}] AND keys <> [{required_list}]
+                        THEN keys END AS other_keys,
                    CASE WHEN is_object THEN json_transform(json, '{structure}') END AS fields,
                    CASE WHEN keys <> [{known_list}]
                          AND len(list_filter(keys,
@@ -160,6 +170,7 @@ def _query_jsonl(entity: Entity, file_name: str) -> pa.Table:
         raise MalformedFile(f"line {first} is not a JSON object")
     other_keys = parsed.column("other_keys")
     if other_keys.null_count == 0:  # no line has exactly the contract's columns
+        # (a column counts as present when any line has it; a line without it is null)
         _missing_columns_error(entity, set(pc.unique(pc.list_flatten(other_keys)).to_pylist()))
     fields = parsed.column("fields").combine_chunks()
     columns = [fields.field(name) for name in known]

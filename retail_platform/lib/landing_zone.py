@@ -4,6 +4,12 @@ Both implementations share one interface (``LandingZone``) so the sensor, the ra
 assets and the simulator never know which one they talk to. Paths are always
 relative to the zone's root and follow the contract:
 ``<entity>/transaction_date=YYYY-MM-DD/<batch-id>.<jsonl|csv>``.
+
+Anything else in the zone is a *stray* (``list_strays``): the landing sensor quarantines
+it with the reason it is not a contract path. Two kinds of file are neither: whatever is
+under ``quarantine/``, and hidden files (any part of the path starting with ``.``), which
+is where writers keep a file while they write it (``write_bytes`` writes
+``.<name>.partial`` and then renames it); those are never listed, loaded or moved.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat as stat_module
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -23,16 +30,25 @@ from retail_platform.lib.entities import ENTITIES
 
 QUARANTINE_PREFIX = "quarantine/"
 FORMATS = ("jsonl", "csv")
+CONTRACT_PATH = "<entity>/transaction_date=YYYY-MM-DD/<batch-id>.<jsonl|csv>"
+# A batch id never starts with a dot: a hidden file is a file still being written.
+_BATCH = r"[A-Za-z0-9_-][A-Za-z0-9._-]*"
 _PATH_RE = re.compile(
     r"^(?P<entity>[a-z_]+)/transaction_date=(?P<date>\d{4}-\d{2}-\d{2})/"
-    r"(?P<batch>[A-Za-z0-9._-]+)\.(?P<fmt>jsonl|csv)$"
+    rf"(?P<batch>{_BATCH})\.(?P<fmt>jsonl|csv)$"
 )
+_DAY_FOLDER_RE = re.compile(r"^transaction_date=(?P<date>\d{4}-\d{2}-\d{2})$")
+_BATCH_RE = re.compile(rf"^{_BATCH}$")
+_MAX_DEPTH = 16  # folders below the root that list_landed walks (contract files sit at 2)
 
 
 @dataclass(frozen=True, order=True)
 class LandingFile:
     """One file in the zone. ``version`` changes whenever the file's content may have
-    (GCS generation, or the local file's newest of mtime/ctime in ns) and orders arrivals."""
+    (GCS generation, or the local file's newest of mtime/ctime in ns) and orders arrivals.
+
+    ``entity`` and ``partition_date`` exist for contract paths only (``list_files``); a
+    stray from ``list_strays`` has a version, a path and a size."""
 
     version: int
     path: str
@@ -62,17 +78,57 @@ def landing_path(entity: str, partition_date: date, batch_id: str, fmt: str) -> 
 
 
 def parse_landing_path(path: str) -> LandingPath:
-    """Split a contract path into its parts; raise ValueError for anything else."""
+    """Split a contract path into its parts; raise ValueError saying what is wrong (and
+    what the contract expects) for anything else."""
     match = _PATH_RE.match(path)
     if not match or match["entity"] not in ENTITIES:
-        raise ValueError(
-            f"{path!r} is not <entity>/transaction_date=YYYY-MM-DD/<batch>.<jsonl|csv>"
-        )
+        raise ValueError(f"{path!r} is not {CONTRACT_PATH}: {_path_problem(path)}")
     try:
         day = date.fromisoformat(match["date"])
     except ValueError:
-        raise ValueError(f"{path!r} has an impossible date {match['date']!r}") from None
+        raise ValueError(
+            f"{path!r} has an impossible date {match['date']!r} in its folder name"
+        ) from None
     return LandingPath(match["entity"], day, match["batch"], match["fmt"])
+
+
+def _path_problem(path: str) -> str:
+    """The first way ``path`` departs from the contract, in words."""
+    parts = path.split("/")
+    if len(parts) != 3:
+        return (
+            f"it is {len(parts)} level(s) deep; a landing file sits exactly in "
+            "<entity>/transaction_date=YYYY-MM-DD/, not above it or in a folder below it"
+        )
+    entity_name, folder, name = parts
+    if entity_name not in ENTITIES:
+        hint = " (entity folders are lower case)" if entity_name.lower() in ENTITIES else ""
+        return f"{entity_name!r} is not an entity{hint}; the entities are " + ", ".join(
+            sorted(ENTITIES)
+        )
+    folder_match = _DAY_FOLDER_RE.match(folder)
+    if not folder_match:
+        return f"the folder {folder!r} is not transaction_date=YYYY-MM-DD"
+    stem, dot, extension = name.rpartition(".")
+    if not dot:
+        return "the file name has no extension: use .jsonl or .csv"
+    if extension not in FORMATS:
+        return f"'.{extension}' is not a landing file type: use .jsonl or .csv (lower case)"
+    if not _BATCH_RE.match(stem):
+        return (
+            f"the batch id {stem!r} may only use ASCII letters, digits, '.', '_' and '-' "
+            "(no spaces, quotes or other characters) and must not start with '.'"
+        )
+    return "it does not match the contract"
+
+
+def landing_path_problem(path: str) -> str | None:
+    """None for a contract path, else the reason it is not one (for a quarantine report)."""
+    try:
+        parse_landing_path(path)
+    except ValueError as error:
+        return str(error)
+    return None
 
 
 def is_landing_path(path: str) -> bool:
@@ -83,17 +139,26 @@ def is_landing_path(path: str) -> bool:
     return True
 
 
-def quarantine_report(path: str, reason: str) -> bytes:
+def is_hidden(path: str) -> bool:
+    """A path with a part starting with ``.``: a file being written (``.<name>.partial``)
+    or a tool's own file. Never listed, loaded or quarantined."""
+    return any(part.startswith(".") for part in path.split("/"))
+
+
+DEFAULT_WHAT_TO_DO = (
+    "Fix or re-export the file and drop it again at its original path; "
+    "the landing sensor will pick it up as a new file."
+)
+
+
+def quarantine_report(path: str, reason: str, what_to_do: str | None = None) -> bytes:
     report = {
         "file": path,
         "reason": reason,
         "quarantined_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "what_to_do": (
-            "Fix or re-export the file and drop it again at its original path; "
-            "the landing sensor will pick it up as a new file."
-        ),
+        "what_to_do": what_to_do or DEFAULT_WHAT_TO_DO,
     }
-    return (json.dumps(report, indent=2) + "\n").encode()
+    return (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode()
 
 
 class LandingZone(dg.ConfigurableResource):
@@ -109,22 +174,51 @@ class LandingZone(dg.ConfigurableResource):
         partition date, in no particular order."""
         raise NotImplementedError
 
+    def list_landed(self) -> Iterator[LandingFile]:
+        """Every file in the zone, contract paths and strays alike, in no particular order;
+        never what is under ``quarantine/``, never a hidden file (see ``is_hidden``)."""
+        raise NotImplementedError
+
+    def list_strays(self) -> Iterator[LandingFile]:
+        """The files of ``list_landed`` that are not contract paths."""
+        return (f for f in self.list_landed() if not is_landing_path(f.path))
+
+    def is_settled(self, file: LandingFile, now: datetime | None = None) -> bool:
+        """Whether ``file`` is whole: its writer is done with it. True unless the zone can
+        show a file while it is still being written (see ``LocalLandingZone``)."""
+        return True
+
     def read_bytes(self, path: str) -> bytes:
         raise NotImplementedError
 
     def write_bytes(self, path: str, data: bytes) -> None:
         raise NotImplementedError
 
-    def quarantine_file(self, path: str, reason: str) -> str:
-        """Move ``path`` under ``quarantine/`` with ``<name>.error.json`` beside it and
-        return the quarantined path. Nothing is deleted."""
+    def quarantine_file(self, path: str, reason: str, what_to_do: str | None = None) -> str:
+        """Move ``path`` under ``quarantine/`` with ``<name>.error.json`` beside it (the
+        reason, and what to do about it) and return the quarantined path. Nothing is
+        deleted."""
         raise NotImplementedError
 
 
 class LocalLandingZone(LandingZone):
-    """The embedded default: a folder on disk (``data/landing`` unless configured)."""
+    """The embedded default: a folder on disk (``data/landing`` unless configured).
+
+    A file in a folder is visible while its writer is still writing it. Writers should
+    write ``.<name>.partial`` (hidden) and rename it when done, as ``write_bytes`` does; a
+    file written in place is taken only once its version (newest of mtime and ctime) is
+    ``settle_seconds`` old, so a writer that pauses for less than that is never read half
+    way (see ``is_settled``).
+    """
 
     root: str = Field(description="Folder that holds the landing files.")
+    settle_seconds: float = Field(
+        default=10.0,
+        description=(
+            "A file is taken once it has not changed for this long (a writer that writes in "
+            "place must not pause longer between two writes). 0 takes files at once."
+        ),
+    )
 
     def uri(self) -> str:
         return str(Path(self.root).resolve())
@@ -154,8 +248,38 @@ class LocalLandingZone(LandingZone):
                     if not item.is_file() or not is_landing_path(rel):
                         continue
                     stat = item.stat()
-                    version = max(stat.st_mtime_ns, stat.st_ctime_ns)
-                    yield LandingFile(version=version, path=rel, size=stat.st_size)
+                    yield _local_file(rel, stat)
+
+    def list_landed(self) -> Iterator[LandingFile]:
+        yield from self._walk(Path(self.root), "", depth=0)
+
+    def _walk(self, folder: Path, prefix: str, depth: int) -> Iterator[LandingFile]:
+        # Symlinked folders are followed, as list_files does; the depth bounds a loop.
+        if depth > _MAX_DEPTH:
+            return
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.name.startswith(".") or rel + "/" == QUARANTINE_PREFIX:
+                continue
+            try:
+                if entry.is_dir():
+                    yield from self._walk(Path(entry.path), rel + "/", depth + 1)
+                    continue
+                stat = entry.stat()
+            except FileNotFoundError:  # gone since the folder was read
+                continue
+            if stat_module.S_ISREG(stat.st_mode):
+                yield _local_file(rel, stat)
+
+    def is_settled(self, file: LandingFile, now: datetime | None = None) -> bool:
+        if self.settle_seconds <= 0:
+            return True
+        now_ns = int((now or datetime.now(UTC)).timestamp() * 1e9)
+        return file.version <= now_ns - int(self.settle_seconds * 1e9)
 
     def read_bytes(self, path: str) -> bytes:
         return self._abs(path).read_bytes()
@@ -168,18 +292,25 @@ class LocalLandingZone(LandingZone):
         partial.write_bytes(data)
         partial.replace(target)
 
-    def quarantine_file(self, path: str, reason: str) -> str:
+    def quarantine_file(self, path: str, reason: str, what_to_do: str | None = None) -> str:
         source = self._abs(path)
+        if not source.is_file():
+            raise FileNotFoundError(f"{self.uri()}/{path} does not exist")
         quarantined = QUARANTINE_PREFIX + path
         target = self._abs(quarantined)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.with_name(target.name + ".error.json").write_bytes(quarantine_report(path, reason))
+        report = quarantine_report(path, reason, what_to_do)
+        target.with_name(target.name + ".error.json").write_bytes(report)
         source.replace(target)
         return quarantined
 
 
 class GCSLandingZone(LandingZone):
     """Production: a prefix in a Google Cloud Storage bucket.
+
+    An object becomes visible only once its upload has finished (and a rewrite replaces
+    it whole, with a new generation), so every listed object is whole: ``is_settled`` is
+    always true here and a new object is taken on the next tick.
 
     Credentials come from ``gcp_credentials`` (a service-account key, see
     lib/gcp_credentials.py) or else Application Default Credentials; with
@@ -241,6 +372,32 @@ class GCSLandingZone(LandingZone):
                 if is_landing_path(rel):
                     yield LandingFile(version=int(blob.generation), path=rel, size=int(blob.size))
 
+    def list_landed(self) -> Iterator[LandingFile]:
+        root = self._root()
+        bucket = self._bucket()
+        fields = "items(name,generation,size),prefixes,nextPageToken"
+        # The top level with a delimiter, so quarantine/ (which only grows) is not walked.
+        top = bucket.client.list_blobs(
+            bucket, prefix=root, delimiter="/", fields=fields, page_size=self.list_page_size
+        )
+        yield from self._blob_files(top, root)
+        for folder in sorted(top.prefixes):
+            rel = folder[len(root) :]
+            if rel == QUARANTINE_PREFIX or is_hidden(rel.rstrip("/")):
+                continue
+            blobs = bucket.client.list_blobs(
+                bucket, prefix=folder, fields=fields, page_size=self.list_page_size
+            )
+            yield from self._blob_files(blobs, root)
+
+    @staticmethod
+    def _blob_files(blobs, root: str) -> Iterator[LandingFile]:
+        for blob in blobs:
+            rel = blob.name[len(root) :]
+            # A name ending in / is a console "folder", not a file.
+            if rel and not rel.endswith("/") and not is_hidden(rel):
+                yield LandingFile(version=int(blob.generation), path=rel, size=int(blob.size))
+
     def read_bytes(self, path: str) -> bytes:
         return self._bucket().blob(self._root() + path).download_as_bytes()
 
@@ -248,19 +405,25 @@ class GCSLandingZone(LandingZone):
         content_type = "text/csv" if path.endswith(".csv") else "application/x-ndjson"
         self._bucket().blob(self._root() + path).upload_from_string(data, content_type=content_type)
 
-    def quarantine_file(self, path: str, reason: str) -> str:
+    def quarantine_file(self, path: str, reason: str, what_to_do: str | None = None) -> str:
         bucket = self._bucket()
         source = bucket.get_blob(self._root() + path)
         if source is None:
             raise FileNotFoundError(f"{self.uri()}/{path} does not exist")
         quarantined = QUARANTINE_PREFIX + path
         bucket.blob(self._root() + quarantined + ".error.json").upload_from_string(
-            quarantine_report(path, reason), content_type="application/json"
+            quarantine_report(path, reason, what_to_do), content_type="application/json"
         )
         bucket.copy_blob(source, bucket, self._root() + quarantined)
         # Delete only the generation we copied: a newer delivery at the same path survives.
         source.delete(if_generation_match=source.generation)
         return quarantined
+
+
+def _local_file(rel: str, stat: os.stat_result) -> LandingFile:
+    # ctime too: a file moved in with mv keeps its old mtime but still counts as new.
+    version = max(stat.st_mtime_ns, stat.st_ctime_ns)
+    return LandingFile(version=version, path=rel, size=stat.st_size)
 
 
 def landing_zone_from_uri(uri: str) -> LocalLandingZone | GCSLandingZone:

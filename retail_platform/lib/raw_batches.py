@@ -8,6 +8,12 @@ A window of any length is read one day at a time and each day is written to its 
 Parquet file in a staging folder, so memory holds one day, not the window: a year's
 backfill is one run that never has the year in memory. The IO managers then load the
 files in bulk (``lib/io_managers.py``).
+
+The IO managers replace the whole window: they delete its rows before loading. So before
+a raw asset hands over its batches, two guards keep a mistake from deleting warehouse
+data: ``unreachable_landing_root`` (a typo in ``RETAIL_LANDING`` reads as "no files for
+any day") and ``refused_empty_days`` (a day that staged no rows while the warehouse holds
+rows for it is replaced with nothing only when the run says so, ``ALLOW_EMPTY_TAG``).
 """
 
 from __future__ import annotations
@@ -36,6 +42,12 @@ from retail_platform.lib.targets import duckdb_memory_limit
 SOURCE_FILE_COLUMN = "_source_file"
 INGESTED_AT_COLUMN = "_ingested_at"
 
+#: Run tag that lets a run replace days holding rows with zero rows (a day whose files
+#: were withdrawn on purpose). A tag, not asset config: one setting covers every raw
+#: asset of the run, it can be set wherever a run or backfill is launched (launchpad,
+#: backfill dialog, ``dagster job launch --tags``), and it stays on the run as a record.
+ALLOW_EMPTY_TAG = "retail/allow_empty_partitions"
+
 
 @dataclass(frozen=True)
 class ParquetBatches:
@@ -51,6 +63,79 @@ class RawWindow:
     batches: ParquetBatches
     files: list[str] = field(default_factory=list)
     quarantined: dict[str, str] = field(default_factory=dict)  # path -> reason
+    rows_per_day: dict[date, int] = field(default_factory=dict)  # every day of the window
+
+    @property
+    def empty_days(self) -> list[date]:
+        return [day for day, rows in self.rows_per_day.items() if rows == 0]
+
+
+def unreachable_landing_root(zone: LandingZone) -> str | None:
+    """Why the zone's root cannot be read, in one line, or None when it can.
+
+    A local zone needs its folder; a GCS zone its bucket (GCS has no folders: an empty
+    prefix is a valid zone, and a wrong prefix is caught by ``refused_empty_days``).
+    Listing at most one object needs only storage.objects.list, which reading the zone
+    needs anyway (bucket metadata would need storage.buckets.get)."""
+    root = getattr(zone, "root", None)
+    if isinstance(root, str):
+        path = Path(root)
+        if path.is_dir():
+            return None
+        what = "is not a folder" if path.exists() else "does not exist"
+        return (
+            f"Landing zone {path.resolve()} {what} (RETAIL_LANDING={root!r}): nothing was "
+            "read or written. Point RETAIL_LANDING at the landing folder and re-run."
+        )
+    bucket_of = getattr(zone, "_bucket", None)
+    if bucket_of is None:
+        return None  # another kind of zone: its own reads fail if it is unreachable
+    from google.api_core import exceptions
+
+    bucket = bucket_of()
+    try:
+        next(iter(bucket.client.list_blobs(bucket, max_results=1)), None)
+    except exceptions.NotFound:
+        problem = "does not exist"
+    except exceptions.Forbidden as error:
+        problem = f"cannot be listed with these credentials ({error.message})"
+    else:
+        return None
+    return (
+        f"Landing bucket gs://{bucket.name} {problem} (landing zone {zone.uri()}): nothing "
+        "was read or written. Fix RETAIL_LANDING / RETAIL_LANDING_BUCKET and re-run."
+    )
+
+
+def refused_empty_days(
+    window: RawWindow, warehouse_rows: Callable[[list[date]], dict[date, int]]
+) -> dict[date, int]:
+    """Days of the window that staged no rows although the warehouse holds rows for them
+    (day -> rows held): loading the window would replace those rows with nothing.
+    ``warehouse_rows`` is asked only when some day staged no rows."""
+    empty = window.empty_days
+    if not empty:
+        return {}
+    held = warehouse_rows(empty)
+    return {day: held[day] for day in empty if held.get(day, 0) > 0}
+
+
+def refusal_message(table: str, zone_uri: str, entity: str, held: dict[date, int]) -> str:
+    """One line: which days, how many rows each would lose, how to allow it."""
+    listed = [f"{day.isoformat()} ({rows} rows)" for day, rows in sorted(held.items())]
+    if len(listed) > 10:
+        listed = [*listed[:10], f"and {len(listed) - 10} more days"]
+    return (
+        f"Refusing to replace {len(held)} day(s) of {table} that hold rows with zero rows: "
+        f"{', '.join(listed)}. No {entity} file of those days loaded from {zone_uri} "
+        "(missing, or quarantined: see quarantine/). Nothing was written. If the days are "
+        f"meant to be empty now, re-run with the run tag {ALLOW_EMPTY_TAG}=true; otherwise "
+        "restore the files (or fix the landing zone setting) and re-run."
+    )
+
+
+def allows_empty_partitions(tags: dict[str, str]) -> bool:
+    return tags.get(ALLOW_EMPTY_TAG, "").strip().lower() == "true"
 
 
 def days_in(start: date, end: date) -> Iterable[date]:
@@ -123,14 +208,16 @@ def stage_raw_window(
     def stage(day: date) -> _StagedDay:
         return _stage_day(zone, entity, day, schema, staging, ingested_at, log)
 
+    days = list(days_in(start, end))
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        staged = list(pool.map(stage, days_in(start, end)))  # in day order
+        staged = list(pool.map(stage, days))  # in day order
     window = RawWindow(
         batches=ParquetBatches(
             paths=tuple(day.path for day in staged if day.path is not None),
             rows=sum(day.rows for day in staged),
             schema=schema,
-        )
+        ),
+        rows_per_day={day: one.rows for day, one in zip(days, staged, strict=True)},
     )
     for day in staged:
         window.files.extend(day.files)
@@ -152,6 +239,11 @@ def _stage_day(
         try:
             table = load_file(zone, entity, file)
         except MalformedFile as error:
+            if not zone.is_settled(file):
+                # Maybe cut short by a writer still at work, not broken: left where it is;
+                # when it is complete, its new version makes the sensor run the day again.
+                log(f"skipped {file.path}: it does not parse and is still being written")
+                continue
             reason = str(error)
             where = zone.quarantine_file(file.path, reason)
             staged.quarantined[file.path] = reason

@@ -4,11 +4,14 @@ Rows are written by the IO manager (raw, churn scores) and dbt (everything else)
 resource reads (row counts for asset metadata, the small queries of the checks, the churn
 model's training set) and lays out raw tables before their first load
 (``prepare_partitioned_table``). It opens a connection per call and closes it, so it
-never holds DuckDB's file lock while a dbt process needs it.
+never holds DuckDB's file lock while a dbt process needs it. A DuckDB file locked by
+another process raises ``DuckDBLockConflict`` (``lib/duckdb_lock.py``), which a step
+wrapped in ``retry_when_locked`` turns into a retry; other errors are not retried.
 """
 
+import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import dagster as dg
@@ -16,6 +19,22 @@ import pandas as pd
 from pydantic import Field
 
 _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*){1,2}$")
+
+
+_COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _checked_column(name: str) -> str:
+    if not _COLUMN_NAME.match(name):
+        raise ValueError(f"not a column name: {name!r}")
+    return name
+
+
+def _day_bounds(days: Iterable[dt.date]) -> tuple[set[dt.date], dt.datetime, dt.datetime]:
+    wanted = set(days)
+    first, last = min(wanted), max(wanted)
+    start = dt.datetime(first.year, first.month, first.day)
+    return wanted, start, dt.datetime(last.year, last.month, last.day) + dt.timedelta(days=1)
 
 
 def quoted_table(name: str) -> str:
@@ -53,6 +72,14 @@ class Warehouse(dg.ConfigurableResource):
         exist yet. ``columns``: name -> string | integer | datetime."""
         raise NotImplementedError
 
+    def partition_row_counts(
+        self, table: str, partition_column: str, days: Iterable[dt.date]
+    ) -> dict[dt.date, int]:
+        """Rows per day of ``days`` in ``schema.table`` (days without rows left out; a
+        table that does not exist holds none). One query over the days' span, scanning
+        only ``partition_column`` (on BigQuery, only the span's partitions)."""
+        raise NotImplementedError
+
 
 class DuckDBWarehouse(Warehouse):
     database: str = Field(description="Path of the DuckDB file.")
@@ -61,10 +88,10 @@ class DuckDBWarehouse(Warehouse):
     )
 
     def _connect(self):
-        import duckdb
+        from retail_platform.lib.duckdb_lock import connect
 
         config = {"memory_limit": self.memory_limit} if self.memory_limit else {}
-        return duckdb.connect(self.database, config=config)
+        return connect(self.database, config=config)
 
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple]:
         with self._connect() as connection:
@@ -82,6 +109,27 @@ class DuckDBWarehouse(Warehouse):
         cluster_by: Sequence[str] = (),
     ) -> None:
         """Nothing to do: DuckDB has no table partitions; the IO manager creates the table."""
+
+    def partition_row_counts(
+        self, table: str, partition_column: str, days: Iterable[dt.date]
+    ) -> dict[dt.date, int]:
+        wanted, start, end = _day_bounds(days)
+        schema, name = table.split(".")[-2:]
+        column = f'"{_checked_column(partition_column)}"'
+        with self._connect() as connection:
+            exists = connection.execute(
+                "SELECT count(*) FROM information_schema.tables "
+                "WHERE table_schema = ? AND table_name = ?",
+                [schema, name],
+            ).fetchall()[0][0]
+            if not exists:
+                return {}
+            rows = connection.execute(
+                f"SELECT CAST({column} AS DATE), count(*) FROM {quoted_table(f'{schema}.{name}')} "
+                f"WHERE {column} >= ? AND {column} < ? GROUP BY 1",
+                [start, end],
+            ).fetchall()
+        return {day: int(n) for day, n in rows if day in wanted}
 
     def row_count(self, table: str) -> int | None:
         return self.row_counts([table])[table]
@@ -167,6 +215,28 @@ class BigQueryWarehouse(Warehouse):
             spec.clustering_fields = list(cluster_by)
         client.create_table(spec, exists_ok=True)
 
+    def partition_row_counts(
+        self, table: str, partition_column: str, days: Iterable[dt.date]
+    ) -> dict[dt.date, int]:
+        from google.api_core.exceptions import NotFound
+
+        wanted, start, end = _day_bounds(days)
+        quoted_table(table)
+        name = ".".join(table.split(".")[-2:])
+        column = f"`{_checked_column(partition_column)}`"
+        try:
+            self._client().get_table(name)
+        except NotFound:
+            return {}
+        # Bounds on the bare partitioning column as parameters: only those partitions
+        # are scanned (and require_partition_filter is satisfied).
+        rows = self.query(
+            f"SELECT DATE({column}), count(*) FROM `{name}` "
+            f"WHERE {column} >= ? AND {column} < ? GROUP BY 1",
+            [start, end],
+        )
+        return {day: int(n) for day, n in rows if day in wanted}
+
     def row_count(self, table: str) -> int | None:
         # Table metadata, not a scan: free, and allowed on require_partition_filter tables.
         # dataset.table in the client's project: dbt's relation names carry the project
@@ -180,14 +250,14 @@ _BQ_COLUMN_TYPES = {"string": "STRING", "integer": "INT64", "datetime": "DATETIM
 
 
 def _bq_type(value: Any) -> str:
-    import datetime
-
     if isinstance(value, bool):
         return "BOOL"
     if isinstance(value, int):
         return "INT64"
     if isinstance(value, float):
         return "FLOAT64"
-    if isinstance(value, datetime.date):
+    if isinstance(value, dt.datetime):  # before date: a datetime is a date
+        return "TIMESTAMP" if value.tzinfo else "DATETIME"
+    if isinstance(value, dt.date):
         return "DATE"
     return "STRING"

@@ -37,3 +37,29 @@ from child
 inner join {{ parent }} as parent on parent.{{ parent_column }} = child.{{ column_name }}
 where parent.transaction_date <> child.transaction_date
 {% endtest %}
+
+
+{#- A natural key of the run's days appears once in the whole table, whatever day holds it:
+    a key lives on one day (contract). Only the keys of the run's days are looked up, so a
+    daily run reads the table's key columns, not its rows. -#}
+{% test unique_across_partitions(model, column_name=none, columns=none) %}
+{%- set key = columns if columns else [column_name] -%}
+with window_keys as (
+    select distinct {{ key | join(', ') }}
+    from {{ model }}
+    where {{ in_window('transaction_date') }}
+)
+
+select
+    {%- for column in key %}
+    all_rows.{{ column }},
+    {%- endfor %}
+    count(*) as rows_with_key
+from {{ model }} as all_rows
+inner join window_keys
+    on {% for column in key %}window_keys.{{ column }} = all_rows.{{ column }}{{ " and " if not loop.last }}{% endfor %}
+{#- a bound on the partition column: BigQuery tables that require a partition filter accept it #}
+where all_rows.transaction_date >= cast('1900-01-01' as date)
+group by {% for column in key %}all_rows.{{ column }}{{ ", " if not loop.last }}{% endfor %}
+having count(*) > 1
+{% endtest %}

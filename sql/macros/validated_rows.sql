@@ -5,12 +5,13 @@
     checks: (condition on the typed columns, reason) pairs, in priority order, after the
     checks every entity gets: null_key, invalid_<column> (a value that does not cast),
     partition_mismatch, missing_updated_at and missing_<column> for each required column.
-    references: (raw dimension, key column) pairs, checked last: a key the dimension never
-    landed is unknown_<column without _id> (unknown_store for store_id). -#}
+    The contract's references (contract.sql, entities.py) are checked last: a key the
+    referenced entity never landed is unknown_<column without _id> (unknown_store for
+    store_id). -#}
 
-{%- macro validated_rows(entity, required=[], checks=[], references=[]) -%}
+{%- macro validated_rows(entity, required=[], checks=[]) -%}
   {%- set spec = contract_entities()[entity] -%}
-  {%- set checks = checks + known_key_checks(entity, references) -%}
+  {%- set checks = checks + known_key_checks(entity, spec.get('references', [])) -%}
   {%- set raw_columns = spec['columns'] | map(attribute=0) | list -%}
 with landed as (
     select * from {{ source('retail_raw', entity) }}
@@ -74,17 +75,39 @@ from checked
 {%- endmacro -%}
 
 
-{#- Keep the newest version per natural key; count what that removed. -#}
+{#- Keep the newest version per natural key; count the other valid rows of the key on the
+    kept row's own day (older versions, exact duplicates): a count that does not depend on
+    which days a run covered. -#}
 {%- macro newest_per_key(relation, key) -%}
 select
     *,
-    count(*) over (partition by {{ key | join(', ') }}) - 1 as _duplicates_removed
+    count(*) over (partition by {{ (key + ['_partition_date']) | unique | join(', ') }}) - 1
+        as _duplicates_removed
 from {{ relation }}
 where _reject_reason is null
 qualify row_number() over (
     partition by {{ key | join(', ') }}
     order by updated_at desc, _source_file, _source_line
 ) = 1
+{%- endmacro -%}
+
+
+{#- A fact entity's silver rows for the run's days: the newest valid version per natural
+    key among the raw rows of those days, unless the key lives in silver on a day outside
+    them. The run's days include every day silver holds a key of the window's files on
+    (defs/transforms/rebuild_days.py), so a key re-dated by a newer version moves to its new
+    day, and re-running an old day never brings an older version back: the table is the
+    same however the days were run. -#}
+{%- macro newest_valid_facts(entity, key) -%}
+select {{ silver_columns(entity) }}
+from ({{ newest_per_key(ref('int_' ~ entity ~ '__validated'), key) }}) as newest
+{%- if is_incremental() and 'transaction_date' not in key %}
+where not exists (
+    select 1 from {{ this }} as elsewhere
+    where {% for column in key %}elsewhere.{{ column }} = newest.{{ column }} and {% endfor -%}
+    not ({{ in_window('elsewhere.transaction_date') }})
+)
+{%- endif %}
 {%- endmacro -%}
 
 

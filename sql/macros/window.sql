@@ -1,8 +1,10 @@
-{#- The partition window: [min_date, max_date), end-exclusive. Dagster passes it in the
-    environment (RETAIL_WINDOW_MIN_DATE / _MAX_DATE), read only when a model executes: dbt
-    records every env var read while it parses and re-parses the files that read it when
-    the value changes, so a window read at parse time would re-parse most of the project on
-    every run (--vars would force a full parse). By hand,
+{#- The partition window: [min_date, max_date), end-exclusive, plus the days outside it
+    that the run must rebuild too (extra_days: the days a key moved away from, the days of
+    orders whose lines or payments changed; defs/transforms/rebuild_days.py). Dagster passes
+    them in the environment (RETAIL_WINDOW_MIN_DATE / _MAX_DATE / _EXTRA_DAYS), read only
+    when a model executes: dbt records every env var read while it parses and re-parses the
+    files that read it when the value changes, so a window read at parse time would re-parse
+    most of the project on every run (--vars would force a full parse). By hand,
     `dbt build --vars '{"min_date": ..., "max_date": ...}'` works too.
     at_parse=true reads it while parsing too: only for config that dbt fixes at parse
     time (BigQuery's static partition list). -#}
@@ -21,17 +23,40 @@
   {{ return(value) }}
 {%- endmacro -%}
 
+{#- The extra days, YYYY-MM-DD each, sorted; none unless the run asks for some. -#}
+{%- macro window_extra_days(at_parse=false) -%}
+  {%- if not (execute or at_parse) -%}{{ return([]) }}{%- endif -%}
+  {%- set days = [] -%}
+  {%- for value in env_var('RETAIL_WINDOW_EXTRA_DAYS', '').split(',') if value.strip() -%}
+    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', value.strip()) -%}
+      {{ exceptions.raise_compiler_error("RETAIL_WINDOW_EXTRA_DAYS must be YYYY-MM-DD,... got " ~ value) }}
+    {%- endif -%}
+    {%- do days.append(value.strip()) -%}
+  {%- endfor -%}
+  {{ return(days | sort) }}
+{%- endmacro -%}
+
 {%- macro in_window(column) -%}
+  {%- set extra = window_extra_days() -%}
+  {%- if extra %}({% endif -%}
   {{ column }} >= cast('{{ window_bound("min_date") }}' as date)
   and {{ column }} < cast('{{ window_bound("max_date") }}' as date)
+  {%- if extra %}
+  or {{ column }} in ({% for day in extra %}cast('{{ day }}' as date){{ ", " if not loop.last }}{% endfor %}))
+  {%- endif -%}
 {%- endmacro -%}
 
 
 {#- The window on raw's _partition_date (midnight of the day, a DATETIME on BigQuery):
     compared with constants of its own type, so BigQuery prunes the raw partitions. -#}
 {%- macro in_window_datetime(column) -%}
+  {%- set extra = window_extra_days() -%}
+  {%- if extra %}({% endif -%}
   {{ column }} >= cast('{{ window_bound("min_date") }}' as {{ type_datetime() }})
   and {{ column }} < cast('{{ window_bound("max_date") }}' as {{ type_datetime() }})
+  {%- if extra %}
+  or {{ column }} in ({% for day in extra %}cast('{{ day }}' as {{ type_datetime() }}){{ ", " if not loop.last }}{% endfor %}))
+  {%- endif -%}
 {%- endmacro -%}
 
 
@@ -52,6 +77,9 @@
   {%- if (end - start).days <= 4000 -%}
     {%- for offset in range((end - start).days) -%}
       {%- do partitions.append("date '" ~ (start + modules.datetime.timedelta(days=offset)).isoformat() ~ "'") -%}
+    {%- endfor -%}
+    {%- for day in window_extra_days(at_parse=true) -%}
+      {%- do partitions.append("date '" ~ day ~ "'") -%}
     {%- endfor -%}
   {%- endif -%}
   {%- set config = {

@@ -9,26 +9,56 @@ rebuild silver stores, and every dbt asset of the run sits downstream of a raw a
 it, so Dagster runs each dbt group as one step instead of splitting off the unrelated
 ones). The run key is derived from the files' paths and
 versions: a file seen before is not processed again, a changed file is.
+
+No file stops the others. A file dated before the first partition is quarantined with
+the reason; one dated after today (UTC) is held in the cursor and loaded once its
+partition exists, so a run request never names a partition that does not exist (the
+partitions definition decides, at the tick's time). A file whose path is not a contract
+path (a stray) is quarantined with what the contract expects. A file still being
+written (not settled, see ``LandingZone.is_settled``) waits for a later tick; hidden
+files (``.<name>.partial``) are never touched. Every quarantine and every hold is logged
+once, on the tick that decides it.
 """
 
 import hashlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import dagster as dg
+from dagster._time import get_current_datetime
 
-from retail_platform.defs.landing.cursor import LandingCursor, next_files
+from retail_platform.defs.landing.cursor import (
+    DEFAULT_MAX_DAYS_AHEAD,
+    LandingCursor,
+    PartitionWindow,
+    TickPlan,
+    hold_message,
+    plan_tick,
+)
 from retail_platform.defs.raw.assets import raw_asset_key
 from retail_platform.lib.entities import ENTITIES
 from retail_platform.lib.entities import entity as entity_named
 from retail_platform.lib.landing_files import MalformedFile
-from retail_platform.lib.landing_zone import LandingFile, LandingZone
+from retail_platform.lib.landing_zone import (
+    CONTRACT_PATH,
+    LandingFile,
+    LandingZone,
+    landing_path_problem,
+)
+from retail_platform.lib.partitions import transaction_date_partitions
 from retail_platform.lib.raw_batches import load_file
 
 DEFAULT_MAX_FILES_PER_TICK = 200
 DEFAULT_MAX_BYTES_PER_TICK = 512 * 2**20  # every new file is read once to validate it
+
+STRAY_WHAT_TO_DO = (
+    f"Move or re-export the file to a contract path, {CONTRACT_PATH} (entity and extension "
+    "in lower case), e.g. orders/transaction_date=2025-01-03/batch-1.jsonl; the landing "
+    "sensor loads it as a new file. A file that is not landing data does not belong in the "
+    "landing zone."
+)
 
 
 def landing_run_key(day: date, files: list[LandingFile]) -> str:
@@ -54,6 +84,55 @@ def _valid_files(
             continue
         valid.append(file)
     return valid
+
+
+def partition_window(
+    partitions_def: dg.TimeWindowPartitionsDefinition, now: datetime
+) -> PartitionWindow | None:
+    """The partition dates that exist at ``now``, from the partitions definition itself
+    (None before the first one)."""
+    with dg.partition_loading_context(effective_dt=now):
+        first = partitions_def.get_first_partition_key()
+        last = partitions_def.get_last_partition_key()
+    if first is None or last is None:
+        return None
+    return PartitionWindow(date.fromisoformat(first), date.fromisoformat(last))
+
+
+def _quarantine_strays(
+    zone: LandingZone,
+    strays: list[LandingFile],
+    now: datetime,
+    limit: int,
+    log: dg.DagsterLogManager,
+) -> int:
+    """Quarantine the settled strays, oldest first, at most ``limit``; how many were moved."""
+    moved = 0
+    for stray in sorted(s for s in strays if zone.is_settled(s, now))[:limit]:
+        reason = landing_path_problem(stray.path) or "not a contract path"
+        try:
+            where = zone.quarantine_file(stray.path, reason, STRAY_WHAT_TO_DO)
+        except FileNotFoundError:
+            continue
+        log.warning(f"quarantined {stray.path} -> {where}: {reason}")
+        moved += 1
+    return moved
+
+
+def _apply_decisions(
+    zone: LandingZone, plan: TickPlan, window: PartitionWindow, log: dg.DagsterLogManager
+) -> None:
+    for item in plan.quarantine:
+        try:
+            where = zone.quarantine_file(item.file.path, item.reason, item.what_to_do)
+        except FileNotFoundError:
+            log.info(f"{item.file.path} disappeared before it could be quarantined")
+            continue
+        log.warning(f"quarantined {item.file.path} -> {where}: {item.reason}")
+    for file in plan.newly_held:
+        log.warning(hold_message(file, window))
+    for file in plan.released:
+        log.info(f"{file.path}: its day {file.partition_date} has begun; loading it")
 
 
 def run_requests_for(
@@ -102,6 +181,8 @@ def build_landing_sensor(
     max_files_per_tick: int = DEFAULT_MAX_FILES_PER_TICK,
     max_bytes_per_tick: int = DEFAULT_MAX_BYTES_PER_TICK,
     minimum_interval_seconds: int = 30,
+    partitions_def: dg.TimeWindowPartitionsDefinition = transaction_date_partitions,
+    max_days_ahead: int = DEFAULT_MAX_DAYS_AHEAD,
 ) -> dg.SensorDefinition:
     @dg.sensor(
         name="landing_sensor",
@@ -110,22 +191,47 @@ def build_landing_sensor(
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
             "Lists the landing zone; new or changed files become one run per transaction_date. "
-            f"At most {max_files_per_tick} files a tick; unparseable files go to quarantine/."
+            f"At most {max_files_per_tick} files a tick; unparseable files and files off the "
+            "contract go to quarantine/, files dated after today wait for their day."
         ),
     )
     def landing_sensor(context: dg.SensorEvaluationContext, landing_zone: LandingZone):
+        now = get_current_datetime()  # one time for the whole tick (partitions, settling)
         cursor = LandingCursor.parse(context.cursor)
-        batch, more = next_files(
-            landing_zone.list_files(), cursor, max_files_per_tick, max_bytes_per_tick
+        window = partition_window(partitions_def, now)
+        if window is None:
+            return dg.SkipReason(f"no transaction_date partition exists yet at {now:%Y-%m-%d}")
+        contract, strays = [], []
+        for file in landing_zone.list_landed():
+            (strays if landing_path_problem(file.path) else contract).append(file)
+        stray_count = _quarantine_strays(landing_zone, strays, now, max_files_per_tick, context.log)
+        plan = plan_tick(
+            contract,
+            cursor,
+            window,
+            max_files_per_tick,
+            max_bytes_per_tick,
+            is_settled=lambda file: landing_zone.is_settled(file, now),
+            max_days_ahead=max_days_ahead,
         )
-        if not batch:
-            return dg.SkipReason(f"no new files in {landing_zone.uri()}")
-        requests = run_requests_for(_valid_files(landing_zone, batch, context.log), downstream)
-        context.update_cursor(cursor.advanced_past(batch).serialize())
-        if more:
-            context.log.info(f"{len(batch)} new files this tick; the rest go next tick")
-        if not requests:
-            return dg.SkipReason(f"{len(batch)} new file(s), none loadable (see quarantine/)")
-        return dg.SensorResult(run_requests=requests)
+        _apply_decisions(landing_zone, plan, window, context.log)
+        valid = _valid_files(landing_zone, plan.load, context.log)
+        requests = run_requests_for(valid, downstream)
+        if plan.cursor != cursor:
+            context.update_cursor(plan.cursor.serialize())
+        if plan.more:
+            context.log.info(f"{len(plan.load)} files to load this tick; the rest go next tick")
+        if requests:
+            return dg.SensorResult(run_requests=requests)
+        quarantined = len(plan.quarantine) + stray_count + len(plan.load) - len(valid)
+        waiting = [
+            f"{len(plan.cursor.held)} held for a later day" if plan.cursor.held else "",
+            f"{plan.unsettled} still being written" if plan.unsettled else "",
+            f"{quarantined} quarantined" if quarantined else "",
+        ]
+        detail = "; ".join(part for part in waiting if part)
+        return dg.SkipReason(
+            f"nothing to load in {landing_zone.uri()}" + (f" ({detail})" if detail else "")
+        )
 
     return landing_sensor

@@ -5,6 +5,13 @@ A run for a partition window reads every landing file of those days, adds
 day as a Parquet file and hands the batches to the IO manager, which replaces exactly
 that window: re-running a partition never duplicates it. A backfill of many days is one
 run (``BackfillPolicy.single_run``) that holds one day in memory at a time.
+
+Because the IO manager deletes the window before loading it, the asset refuses to hand
+over a window that would delete rows by mistake: a landing root that does not exist
+fails the step before anything is read, and a day that staged no rows while the
+warehouse holds rows for it fails the step unless the run carries the tag
+``retail/allow_empty_partitions=true`` (``lib/raw_batches.py``). A DuckDB file locked by
+another process retries the step (``lib/duckdb_lock.py``).
 """
 
 import tempfile
@@ -12,13 +19,19 @@ from pathlib import Path
 
 import dagster as dg
 
+from retail_platform.lib.duckdb_lock import retry_when_locked
 from retail_platform.lib.entities import ENTITIES, PARTITION_COLUMN, Entity
 from retail_platform.lib.landing_zone import LandingZone
 from retail_platform.lib.partitions import transaction_date_partitions
 from retail_platform.lib.raw_batches import (
+    ALLOW_EMPTY_TAG,
+    allows_empty_partitions,
     duplicate_counts,
     raw_column_types,
+    refusal_message,
+    refused_empty_days,
     stage_raw_window,
+    unreachable_landing_root,
 )
 from retail_platform.lib.targets import WAREHOUSE_POOL, Target
 from retail_platform.lib.warehouse import Warehouse
@@ -72,8 +85,15 @@ def build_raw_asset(entity: Entity, target: Target) -> dg.AssetsDefinition:
     def raw_entity(
         context: dg.AssetExecutionContext, landing_zone: LandingZone, warehouse: Warehouse
     ):
+        table = f"{RAW_SCHEMA}.{entity.name}"
+        problem = unreachable_landing_root(landing_zone)
+        if problem:
+            raise dg.Failure(description=problem, allow_retries=False)
         window = context.partition_time_window
-        with tempfile.TemporaryDirectory(prefix=f"raw-{entity.name}-") as staging:
+        with (
+            retry_when_locked(context),
+            tempfile.TemporaryDirectory(prefix=f"raw-{entity.name}-") as staging,
+        ):
             landed = stage_raw_window(
                 landing_zone,
                 entity,
@@ -82,8 +102,23 @@ def build_raw_asset(entity: Entity, target: Target) -> dg.AssetsDefinition:
                 Path(staging),
                 log=context.log.warning,
             )
+            held = refused_empty_days(
+                landed,
+                lambda days: warehouse.partition_row_counts(table, PARTITION_COLUMN, days),
+            )
+            emptied = {day.isoformat(): rows for day, rows in held.items()}
+            if held and not allows_empty_partitions(context.run.tags):
+                raise dg.Failure(
+                    description=refusal_message(table, landing_zone.uri(), entity.name, held),
+                    metadata={"rows_by_day": dg.MetadataValue.json(emptied)},
+                    allow_retries=False,
+                )
+            if held:
+                context.log.warning(
+                    f"Emptying {len(held)} day(s) of {table} ({ALLOW_EMPTY_TAG}=true): {emptied}"
+                )
             warehouse.prepare_partitioned_table(
-                f"{RAW_SCHEMA}.{entity.name}",
+                table,
                 raw_column_types(entity),
                 PARTITION_COLUMN,
                 cluster_by=[c for c in CLUSTER_COLUMNS if c in entity.column_names],
@@ -98,6 +133,7 @@ def build_raw_asset(entity: Entity, target: Target) -> dg.AssetsDefinition:
                     "files_loaded": len(landed.files),
                     "files_quarantined": dg.MetadataValue.json(landed.quarantined),
                     "landing_zone": landing_zone.uri(),
+                    "days_emptied": dg.MetadataValue.json(emptied),
                     **counts,
                 },
             )

@@ -23,8 +23,10 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from retail_platform.defs.transforms.project import dbt_project, ensure_manifest
+from retail_platform.defs.transforms.rebuild_days import rebuild_days
 from retail_platform.defs.transforms.run_folders import keep_partial_parse, prune_run_folders
 from retail_platform.defs.transforms.translator import RetailDbtTranslator
+from retail_platform.lib.duckdb_lock import retry_when_locked
 from retail_platform.lib.environment import environment
 from retail_platform.lib.gcp_credentials import CREDENTIALS_ENV, key_file_for_subprocess
 from retail_platform.lib.partitions import transaction_date_partitions
@@ -34,7 +36,9 @@ from retail_platform.lib.warehouse import Warehouse
 PARTITIONED = "tag:partitioned"
 WINDOW_MIN_ENV = "RETAIL_WINDOW_MIN_DATE"
 WINDOW_MAX_ENV = "RETAIL_WINDOW_MAX_DATE"
-WINDOW_ENV = (WINDOW_MIN_ENV, WINDOW_MAX_ENV)  # set, or for the unpartitioned models unset
+WINDOW_EXTRA_ENV = "RETAIL_WINDOW_EXTRA_DAYS"
+# set, or for the unpartitioned models unset
+WINDOW_ENV = (WINDOW_MIN_ENV, WINDOW_MAX_ENV, WINDOW_EXTRA_ENV)
 MANIFEST = ensure_manifest()
 
 
@@ -42,13 +46,26 @@ class DbtRunConfig(dg.Config):
     full_refresh: bool = False
 
 
-def dbt_window_env(context: dg.AssetExecutionContext) -> dict[str, str]:
-    """The run's partition window for sql/macros/window.sql: [min_date, max_date)."""
+def dbt_window_env(
+    context: dg.AssetExecutionContext, warehouse: Warehouse | None = None
+) -> dict[str, str]:
+    """The run's partition window for sql/macros/window.sql: [min_date, max_date), and,
+    given the warehouse, the days outside it that the window's files change
+    (rebuild_days.py)."""
     window = context.partition_time_window
-    return {
-        WINDOW_MIN_ENV: window.start.date().isoformat(),
-        WINDOW_MAX_ENV: window.end.date().isoformat(),
-    }
+    start, end = window.start.date(), window.end.date()
+    env = {WINDOW_MIN_ENV: start.isoformat(), WINDOW_MAX_ENV: end.isoformat()}
+    extra = rebuild_days(warehouse, start, end) if warehouse is not None else []
+    if extra:
+        listed = ", ".join(day.isoformat() for day in extra[:10])
+        more = f" and {len(extra) - 10} more" if len(extra) > 10 else ""
+        context.log.info(
+            f"Also rebuilding {len(extra)} day(s) outside the window that its files change "
+            f"(a key moved away, or an order's lines, payments or shipments changed): "
+            f"{listed}{more}"
+        )
+        env[WINDOW_EXTRA_ENV] = ",".join(day.isoformat() for day in extra)
+    return env
 
 
 def with_row_counts(
@@ -129,8 +146,9 @@ def dbt_partitioned_models(
 ):
     # A full refresh rebuilds whole tables, so it ignores the window (with it, the
     # rebuilt tables would hold only the window's days).
-    window = {} if config.full_refresh else dbt_window_env(context)
-    yield from run_dbt(context, dbt, warehouse, dbt_build_args(config.full_refresh), window)
+    with retry_when_locked(context):
+        window = {} if config.full_refresh else dbt_window_env(context, warehouse)
+        yield from run_dbt(context, dbt, warehouse, dbt_build_args(config.full_refresh), window)
 
 
 @dbt_assets(
@@ -147,4 +165,5 @@ def dbt_models(
     warehouse: Warehouse,
     config: DbtRunConfig,
 ):
-    yield from run_dbt(context, dbt, warehouse, dbt_build_args(config.full_refresh), {})
+    with retry_when_locked(context):
+        yield from run_dbt(context, dbt, warehouse, dbt_build_args(config.full_refresh), {})

@@ -3,7 +3,10 @@
 Each check reads a reconciliation table (built by dbt for the window's days, in the same
 run: silver/reconciliation, gold/revenue_reconciliation) for the run's partition window,
 or for every day when the run has no window, and fails with the offending days in its
-metadata.
+metadata. A check that fails also fails its run (after recording the result): numbers that
+do not add up are never a green run. (They cannot be Dagster-blocking checks: the checked
+asset and what is built from it are one dbt step, so blocking would make the step wait for
+its own check.)
 """
 
 from datetime import date, timedelta
@@ -30,6 +33,15 @@ def run_window(tags: dict[str, str]) -> tuple[date, date]:
     return date.fromisoformat(start), date.fromisoformat(last) + timedelta(days=1)
 
 
+def raise_for(problem: str, by_day: dict) -> None:
+    """Fail the check's step, and so the run, once the failed result is recorded."""
+    days = ", ".join(sorted(by_day)[:5]) + (" ..." if len(by_day) > 5 else "")
+    raise dg.Failure(
+        description=f"{problem} ({days}); see the check's metadata and docs/operations.md.",
+        metadata={"by_day": dg.MetadataValue.json(by_day)},
+    )
+
+
 def _rows_reconcile_check(entity: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=dg.AssetKey(["silver", entity]),
@@ -37,8 +49,9 @@ def _rows_reconcile_check(entity: str) -> dg.AssetChecksDefinition:
         additional_deps=[dg.AssetKey(["silver", "reconciliation"])],
         pool=WAREHOUSE_POOL,
         description=(
-            f"Every raw {entity} row of the window is in silver, in silver/rejects, or was a "
-            "duplicate removed in favour of a silver row (raw = silver + rejects + duplicates)."
+            f"Every raw {entity} row of the window is in silver, in silver/rejects, or a version "
+            "superseded by the one silver keeps on any day (raw = silver + rejects + "
+            "superseded). The run fails when a row is unexplained."
         ),
     )
     def rows_reconcile_with_raw(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
@@ -52,7 +65,7 @@ def _rows_reconcile_check(entity: str) -> dg.AssetChecksDefinition:
         )
         totals = [sum(int(r[i]) for r in rows) for i in range(1, 6)]
         off = {str(r[0]): int(r[5]) for r in rows if r[5] != 0}
-        return dg.AssetCheckResult(
+        yield dg.AssetCheckResult(
             passed=not off,
             metadata={
                 "days": len(rows),
@@ -63,6 +76,9 @@ def _rows_reconcile_check(entity: str) -> dg.AssetChecksDefinition:
                 "unexplained_rows_by_day": dg.MetadataValue.json(off),
             },
         )
+        if off:
+            raise_for(f"silver/{entity}: raw rows unexplained by silver, rejects or superseded "
+                      f"versions on {len(off)} day(s)", off)  # fmt: skip
 
     return rows_reconcile_with_raw
 
@@ -85,7 +101,7 @@ def revenue_matches_silver(context: dg.AssetCheckExecutionContext, warehouse: Wa
     off = {
         str(r[0]): {"net": str(r[2]), "gross": str(r[3])} for r in rows if r[2] != 0 or r[3] != 0
     }
-    return dg.AssetCheckResult(
+    yield dg.AssetCheckResult(
         passed=not off,
         metadata={
             "days": len(rows),
@@ -93,6 +109,8 @@ def revenue_matches_silver(context: dg.AssetCheckExecutionContext, warehouse: Wa
             "differences_by_day": dg.MetadataValue.json(off),
         },
     )
+    if off:
+        raise_for(f"gold/fact_sales: revenue differs from silver on {len(off)} day(s)", off)
 
 
 reconciliation_checks = [*(_rows_reconcile_check(e) for e in FACT_ENTITIES), revenue_matches_silver]

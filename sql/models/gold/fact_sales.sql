@@ -5,7 +5,10 @@
     **window_replace_config(cluster_by=['store_id'], require_partition_filter=true)
 ) }}
 
-{#- One row per order of the window, its lines nested as a repeated record (by line_no). -#}
+{#- One row per order of the run's days, its lines nested as a repeated record (by line_no).
+    A line or payment belongs to its order whatever day it landed on (contract): they are
+    looked up by order_id on every day; the run's days include the days of the orders whose
+    lines or payments its files changed (defs/transforms/rebuild_days.py). -#}
 with orders as (
     select * from {{ ref('orders') }} where {{ in_window('transaction_date') }}
 ),
@@ -21,7 +24,7 @@ lines as (
         cast(round(quantity * unit_price, 2) as {{ type_money() }}) as gross_amount,
         cast(round(quantity * unit_price * (1 - discount_rate), 2) as {{ type_money() }}) as line_amount
     from {{ ref('order_items') }}
-    where {{ in_window('transaction_date') }}
+    where order_id in (select order_id from orders)
 ),
 
 order_lines as (
@@ -55,7 +58,7 @@ payments as (
         end as payment_status,
         count(*) as payment_attempts
     from {{ ref('payments') }}
-    where {{ in_window('transaction_date') }}
+    where order_id in (select order_id from orders)
     group by order_id
 )
 

@@ -5,13 +5,15 @@
     **window_replace_config(cluster_by=['store_id'], require_partition_filter=true)
 ) }}
 
-{#- One row per shipment (latest known status) of the window's orders. -#}
+{#- One row per shipment (latest known status) of the run's days, with its order's store
+    (the order may live on another day). -#}
 with shipments as (
     select * from {{ ref('shipments') }} where {{ in_window('transaction_date') }}
 ),
 
 orders as (
-    select order_id, store_id from {{ ref('orders') }} where {{ in_window('transaction_date') }}
+    select order_id, store_id from {{ ref('orders') }}
+    where order_id in (select order_id from shipments)
 )
 
 select

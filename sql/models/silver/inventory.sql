@@ -5,6 +5,6 @@
     **window_replace_config(cluster_by=['store_id'])
 ) }}
 
-{#- Valid inventory of the window, newest version per natural key; the window replaces its partitions. -#}
-select {{ silver_columns('inventory') }}
-from ({{ newest_per_key(ref('int_inventory__validated'), ['store_id', 'product_id', 'transaction_date']) }}) as newest
+{#- Valid inventory of the run's days, newest version per natural key (validated_rows.sql);
+    the run replaces those days. -#}
+{{ newest_valid_facts('inventory', ['store_id', 'product_id', 'transaction_date']) }}

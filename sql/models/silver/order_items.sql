@@ -5,6 +5,6 @@
     **window_replace_config()
 ) }}
 
-{#- Valid order_items of the window, newest version per natural key; the window replaces its partitions. -#}
-select {{ silver_columns('order_items') }}
-from ({{ newest_per_key(ref('int_order_items__validated'), ['order_id', 'line_no']) }}) as newest
+{#- Valid order_items of the run's days, newest version per natural key (validated_rows.sql);
+    the run replaces those days. -#}
+{{ newest_valid_facts('order_items', ['order_id', 'line_no']) }}

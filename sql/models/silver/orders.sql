@@ -5,6 +5,6 @@
     **window_replace_config(cluster_by=['store_id'])
 ) }}
 
-{#- Valid orders of the window, newest version per natural key; the window replaces its partitions. -#}
-select {{ silver_columns('orders') }}
-from ({{ newest_per_key(ref('int_orders__validated'), ['order_id']) }}) as newest
+{#- Valid orders of the run's days, newest version per natural key (validated_rows.sql);
+    the run replaces those days. -#}
+{{ newest_valid_facts('orders', ['order_id']) }}

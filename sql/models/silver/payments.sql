@@ -5,6 +5,6 @@
     **window_replace_config()
 ) }}
 
-{#- Valid payments of the window, newest version per natural key; the window replaces its partitions. -#}
-select {{ silver_columns('payments') }}
-from ({{ newest_per_key(ref('int_payments__validated'), ['payment_id']) }}) as newest
+{#- Valid payments of the run's days, newest version per natural key (validated_rows.sql);
+    the run replaces those days. -#}
+{{ newest_valid_facts('payments', ['payment_id']) }}

@@ -5,6 +5,6 @@
     **window_replace_config()
 ) }}
 
-{#- Valid shipments of the window, newest version per natural key; the window replaces its partitions. -#}
-select {{ silver_columns('shipments') }}
-from ({{ newest_per_key(ref('int_shipments__validated'), ['shipment_id']) }}) as newest
+{#- Valid shipments of the run's days, newest version per natural key (validated_rows.sql);
+    the run replaces those days. -#}
+{{ newest_valid_facts('shipments', ['shipment_id']) }}

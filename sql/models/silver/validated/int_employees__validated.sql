@@ -1,3 +1,2 @@
 {{ validated_rows('employees',
-    required=['store_id', 'full_name'],
-    references=[('stores', 'store_id')]) }}
+    required=['store_id', 'full_name']) }}

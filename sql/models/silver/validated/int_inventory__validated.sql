@@ -3,5 +3,4 @@
     checks=[
         ("on_hand < 0 or reorder_point < 0 or received_qty < 0 or damaged_qty < 0",
          'negative_quantity'),
-    ],
-    references=[('products', 'product_id'), ('stores', 'store_id')]) }}
+    ]) }}

@@ -3,5 +3,4 @@
     checks=[
         ("channel not in ('in_store', 'online')", 'invalid_channel'),
         ("status not in ('completed', 'cancelled', 'returned')", 'invalid_status'),
-    ],
-    references=[('customers', 'customer_id'), ('stores', 'store_id')]) }}
+    ]) }}

@@ -5,5 +5,4 @@
         ("status not in ('succeeded', 'failed', 'refunded')", 'invalid_status'),
         ("amount < 0", 'negative_amount'),
         ("attempt < 1", 'invalid_attempt'),
-    ],
-    references=[('orders', 'order_id')]) }}
+    ]) }}

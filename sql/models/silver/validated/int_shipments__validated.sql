@@ -4,5 +4,4 @@
         ("status not in ('delivered', 'in_transit', 'lost', 'returned')", 'invalid_status'),
         ("cost < 0", 'negative_cost'),
         ("delivered_at < shipped_at", 'delivered_before_shipped'),
-    ],
-    references=[('orders', 'order_id')]) }}
+    ]) }}
