@@ -21,7 +21,7 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 def _simulate_if_missing(start: date, days: int, orders_per_day: int, seed: int) -> None:
     from retail_platform.lib.landing_zone import landing_zone_from_uri
-    from retail_platform.lib.simulator import SimulationConfig, simulate
+    from retail_platform.lib.simulator import DEFAULT_ORDERS_PER_DAY, SimulationConfig, simulate
 
     zone = landing_zone_from_uri(landing_uri())
     last = start + timedelta(days=days - 1)
@@ -29,7 +29,10 @@ def _simulate_if_missing(start: date, days: int, orders_per_day: int, seed: int)
         print(f"landing zone {zone.uri()} already holds {start}..{last}: reusing it")
         return
     print(f"simulating {days} days from {start} into {zone.uri()} ...")
-    config = SimulationConfig(seed=seed, orders_per_day=orders_per_day)
+    # the world of the CLI and the simulate_day job, so they can continue these days
+    config = SimulationConfig(
+        seed=seed, orders_per_day=orders_per_day, world_orders_per_day=DEFAULT_ORDERS_PER_DAY
+    )
     print(simulate(zone, config, start=start, days=days, progress=True))
 
 

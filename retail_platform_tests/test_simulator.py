@@ -12,6 +12,7 @@ import io
 import json
 import re
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -355,6 +356,51 @@ def test_every_id_was_delivered_before_it_is_used(which, request):
     for entity in ("order_items", "payments", "shipments"):
         rows = frame(batches, entity)
         assert len(set(rows.order_id.dropna()) - known) <= nulled
+
+
+def test_any_volume_continues_the_history_with_its_own_customers():
+    """Days at one volume, then days at 2.5x, 0.2x and back: every id a day uses was
+    delivered on an earlier day or with that day, the customers a day signs up do not
+    depend on its volume, and a day at the world's own volume is the same files whether
+    the world is named or left to follow the volume."""
+    world = 60
+    config = replace(CLEAN, seed=23, orders_per_day=world, world_orders_per_day=world)
+    history = [b for d in days_from(OPENED, 20) for b in simulate_day(config, d)]
+    first = _delivered(history)
+    for offset, volume in ((20, 150), (21, 12), (22, world)):
+        day = OPENED + timedelta(days=offset)
+        batches = simulate_day(replace(config, orders_per_day=volume), day)
+        delivered = _delivered(batches)
+        orders = frame(batches, "orders")
+        assert 0.4 * volume < len(orders) < 2 * volume, (volume, len(orders))
+        for column, dim in (
+            ("customer_id", "customers"), ("store_id", "stores"), ("employee_id", "employees")
+        ):  # fmt: skip
+            used = set(orders[column].dropna())
+            assert used <= set(first[dim]) | set(delivered[dim]), (volume, column)
+        lines = frame(batches, "order_items")
+        assert set(lines.product_id) <= set(first["products"]) | set(delivered["products"])
+        signups = frame(batches, "customers").customer_id.tolist()
+        at_world = frame(simulate_day(config, day), "customers").customer_id.tolist()
+        assert signups == at_world, volume
+        for b in batches:
+            if b.entity == "customers":
+                first[b.entity].update(
+                    dict.fromkeys(b.table.column("customer_id").to_pylist(), day)
+                )
+    day = OPENED + timedelta(days=5)
+    unnamed = SimulationConfig(seed=23, orders_per_day=world, opened_on=OPENED)
+    named = replace(unnamed, world_orders_per_day=world)
+    assert unnamed.world_volume == world and _digest(unnamed, day) == _digest(named, day)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"bad_rows": 1.5}, {"duplicate_rows": -0.1}, {"malformed_files": float("nan")}],
+)
+def test_fault_rates_are_shares(kwargs):
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        FaultConfig(**kwargs)
 
 
 def test_line_amounts_are_exact_for_valid_rows(clean):

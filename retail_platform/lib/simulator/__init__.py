@@ -20,6 +20,15 @@ days later) carry the newer versions: order rows with status ``returned``
 (``updated_at`` = return time), refund payment rows, and the final shipment rows
 (``delivered``/``lost``/``returned``). With ``late_files=False`` no late batch is
 delivered and the main batch carries the final versions instead.
+
+One world, any volume: the world (stores, staff, catalogue, the customer base and
+its sign-ups) is a function of (``seed``, ``opened_on``, ``world_orders_per_day``)
+only; ``orders_per_day`` sets how many orders a day brings, drawn from the customers
+signed up by that day. So a day simulated at another volume than the days before it
+refers only to stores, employees, products and customers that landed by then or land
+in that day's own files (a new customer arrives with its customer row). The
+``retail-platform`` CLI, the ``simulate_day`` job and ``make demo`` all simulate the
+world sized for ``DEFAULT_ORDERS_PER_DAY``.
 """
 
 from __future__ import annotations
@@ -62,6 +71,7 @@ if TYPE_CHECKING:  # the landing zone module pulls in dagster: keep workers ligh
 
 __all__ = [
     "BAD_REASONS",
+    "DEFAULT_ORDERS_PER_DAY",
     "FACT_ENTITIES",
     "MALFORMED_VARIANTS",
     "SCHEMAS",
@@ -70,6 +80,7 @@ __all__ = [
     "LandingBatch",
     "SimulationConfig",
     "SimulationSummary",
+    "history_problem",
     "main_batch_id",
     "late_batch_id",
     "render",
@@ -81,6 +92,10 @@ DAY = G.DAY
 _DIMENSION_ORDER = ("stores", "employees", "products", "customers")
 _FACT_ORDER = ("orders", "order_items", "payments", "shipments", "inventory")
 REDELIVERY_SUFFIX = "-redelivery"
+
+#: The one default volume (average orders a day) of ``make demo``, ``retail-platform
+#: simulate`` and the ``simulate_day`` job, and the volume their world is sized for.
+DEFAULT_ORDERS_PER_DAY = 200
 
 
 # ----------------------------------------------------------------------------- configuration
@@ -115,6 +130,14 @@ class FaultConfig:
     bad_rows: float = 0.002  # share of fact rows made invalid (one reason per row)
     malformed_files: float = 0.0  # probability per day that one of the day's files is broken
 
+    def __post_init__(self) -> None:
+        for name in (
+            "duplicate_rows", "redelivered_files", "customer_updates", "bad_rows", "malformed_files"
+        ):  # fmt: skip
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:  # also refuses nan
+                raise ValueError(f"FaultConfig.{name} is a share between 0 and 1, got {value!r}")
+
     @classmethod
     def none(cls) -> FaultConfig:
         """A perfect source: no fault of any kind, no late batches."""
@@ -131,19 +154,35 @@ class FaultConfig:
 @dataclass(frozen=True)
 class SimulationConfig:
     """``orders_per_day`` is the average (weekdays, holidays and noise vary it; ~3
-    order lines per order); ``opened_on`` is the first day with data."""
+    order lines per order); ``opened_on`` is the first day with data.
+
+    ``world_orders_per_day`` is the average volume the world is sized for: the customer
+    base and its daily sign-ups, and stock levels (``None``: ``orders_per_day``). Like
+    ``seed`` and ``opened_on`` it identifies the world: days that share the three can be
+    simulated at any ``orders_per_day`` each and refer only to what landed before them
+    or lands with them (a busier day brings more orders from the same customers)."""
 
     seed: int = 42
-    orders_per_day: int = 500
+    orders_per_day: int = DEFAULT_ORDERS_PER_DAY
     opened_on: date = date(2025, 1, 1)
     fmt: str = "jsonl"
     faults: FaultConfig = field(default_factory=FaultConfig)
+    world_orders_per_day: int | None = None
 
     def __post_init__(self) -> None:
         if self.fmt not in FORMATS:
             raise ValueError(f"fmt must be one of {FORMATS}, got {self.fmt!r}")
         if self.orders_per_day < 0:
             raise ValueError("orders_per_day must be >= 0")
+        if self.world_orders_per_day is not None and self.world_orders_per_day < 0:
+            raise ValueError("world_orders_per_day must be >= 0")
+
+    @property
+    def world_volume(self) -> int:
+        """The volume the world is sized for (``world_orders_per_day`` or ``orders_per_day``)."""
+        if self.world_orders_per_day is None:
+            return self.orders_per_day
+        return self.world_orders_per_day
 
 
 # ----------------------------------------------------------------------------- batches
@@ -229,7 +268,7 @@ def _group_late(event_t: np.ndarray, cuts: list[int]) -> list[tuple[int, np.ndar
 
 
 def _sales_parts(config: SimulationConfig, world, t: int) -> list[_Part]:
-    s = G.sales(world, t)
+    s = G.sales(world, t, config.orders_per_day)
     if not s.n_orders:
         return []
     all_orders = np.arange(s.n_orders)
@@ -274,7 +313,7 @@ def _sales_parts(config: SimulationConfig, world, t: int) -> list[_Part]:
 def simulate_day(config: SimulationConfig, day: date) -> list[LandingBatch]:
     """Every batch whose folder is ``day``: the main batches (arriving on ``day``), the
     late batches for ``day`` (arriving later) and re-deliveries. Deterministic."""
-    world = get_world(config.seed, config.opened_on, config.orders_per_day)
+    world = get_world(config.seed, config.opened_on, config.world_volume)
     t = (day - config.opened_on).days
     if t < 0:
         return []
@@ -345,6 +384,28 @@ def simulate_day(config: SimulationConfig, day: date) -> list[LandingBatch]:
 
 
 # ----------------------------------------------------------------------------- many days
+
+
+def history_problem(zone: LandingZone, config: SimulationConfig, start: date) -> str | None:
+    """Why simulating from ``start`` into ``zone`` would not continue what landed there,
+    or None. A day's orders refer to the stores, staff and catalogue of the opening day
+    and to customers signed up on any day up to it, each delivered in its own day's
+    files: a simulation starts on the opening day, or on the day after a day that landed
+    (one listing of that day's folders)."""
+    opened_on = config.opened_on
+    if start < opened_on:
+        return f"the simulated shop opens on {opened_on}: start on {opened_on} or later"
+    if start == opened_on:
+        return None
+    before = start - timedelta(days=1)
+    if next(iter(zone.list_files(day=before)), None) is None:
+        return (
+            f"{zone.uri()} holds no files for {before}: the customers who signed up on days "
+            f"that did not land (and the stores, staff and catalogue, which land on the "
+            f"opening day {opened_on}) would be missing; start the day after the last day "
+            f"landed, or on {opened_on} in an empty landing zone"
+        )
+    return None
 
 
 @dataclass

@@ -523,13 +523,16 @@ def _repeat_buyers(world: World, t: int, n: int, r: np.random.Generator) -> np.n
     return idx[np.sort(np.concatenate(chosen))]
 
 
-def sales(world: World, t: int) -> Sales:
+def sales(world: World, t: int, orders_per_day: int | None = None) -> Sales:
+    """Day ``t``'s sales at an average of ``orders_per_day`` orders (``None``: the volume
+    the world is sized for). The buyers are customers of the world signed up by ``t``,
+    whatever the volume: a busier day means more orders, not other customers."""
     day = world.day(t)
     tdate = day.isoformat()
     r = world.rng("sales", t)
     day_start = (world.base_day + t) * DAY
     day_end = day_start + DAY - 1
-    opd = world.orders_per_day
+    opd = world.orders_per_day if orders_per_day is None else orders_per_day
     n = int(r.poisson(opd * season(day) * np.exp(r.normal(0.0, 0.05)))) if opd > 0 else 0
 
     # ..... who buys

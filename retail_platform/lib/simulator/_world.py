@@ -2,7 +2,9 @@
 the customer universe (cohorts by signup day) and inventory parameters.
 
 Everything here is a function of (seed, opened_on, orders_per_day) and is cached
-in-process, so generating consecutive days is cheap. The customer universe grows
+in-process, so generating consecutive days is cheap. ``orders_per_day`` is the volume
+the world is sized for (``SimulationConfig.world_volume``), not a day's own volume,
+which only sets how many orders that day's customers place. The customer universe grows
 lazily one cohort at a time; cohort ``k`` only depends on (seed, k), so the
 universe is the same whichever days were asked for first.
 """
