@@ -10,11 +10,12 @@ file at once, four timed stages:
 2. **silver** (dedup/merge): cast every column to its contract type with ``try_cast``,
    give each row the first reason it is invalid (null key, a value that does not cast,
    partition mismatch, missing ``updated_at`` or required column, the entity's own rules
-   incl. unknown customer/store/product/order against the raw dimensions, as
-   ``sql/models/silver`` does), keep the newest version per natural key, and write the
-   invalid rows to ``rejects`` with their payload as JSON.
+   incl. unknown customer/store/product/order: no valid version in the referenced silver
+   table, as ``sql/models/silver`` does), keep the newest version per
+   natural key, and write the invalid rows to ``rejects`` with their payload as JSON.
 3. **gold**: ``fact_sales`` (one row per order, lines nested as a list of structs, md5
-   surrogate keys, payment status, net revenue by the contract), ``fact_payments``,
+   surrogate keys, payment status, net revenue by the contract, an order with no valid
+   line flagged incomplete and no sale), ``fact_payments``,
    ``fact_shipments``, ``fact_inventory`` and the four dimensions with surrogate keys.
 4. **marts**: ``agg_daily_sales`` (sales per day and store by the contract's metrics) as
    a table (the platform builds seven mart tables; the baseline only this one).
@@ -58,7 +59,14 @@ DIMENSIONS = ("customers", "products", "stores", "employees")
 
 
 def known(entity: str, column: str) -> str:
-    return f"(SELECT {column} FROM raw_{entity} WHERE {column} IS NOT NULL)"
+    """The keys with a valid version (contract): the referenced entity's silver table,
+    built before the entities that reference it (SILVER_ORDER)."""
+    return f"(SELECT {column} FROM silver_{entity})"
+
+
+# Referenced entities first: dimensions (stores before employees), then orders.
+SILVER_ORDER = ("stores", "customers", "products", "employees", "orders", "order_items",
+                "payments", "shipments", "inventory")  # fmt: skip
 
 
 # (required columns, [(condition, reason)]) per entity, as in sql/models/silver/validated.
@@ -247,7 +255,8 @@ GOLD = [
            {key("o.customer_id")} AS customer_key, {key("o.store_id")} AS store_key,
            CASE WHEN o.employee_id IS NOT NULL THEN {key("o.employee_id")} END AS employee_key,
            o.customer_id, o.store_id, o.employee_id, o.channel, o.status,
-           o.status IN ('completed', 'returned') AS is_sale,
+           o.status IN ('completed', 'returned') AND l.order_id IS NOT NULL AS is_sale,
+           l.order_id IS NULL AS is_incomplete,
            o.status = 'returned' AS is_returned, o.status = 'cancelled' AS is_cancelled,
            coalesce(p.payment_status, 'none') AS payment_status,
            coalesce(p.payment_attempts, 0) AS payment_attempts,
@@ -312,7 +321,8 @@ def run_baseline(landing: Path, database: Path, memory_limit: str = "8GB") -> di
         path.unlink(missing_ok=True)
     stages: dict[str, list[str]] = {
         "load": [load_sql(e, landing) for e in ENTITIES.values()],
-        "silver": [s for e in ENTITIES.values() for s in silver_sql(e)] + [rejects_sql()],
+        "silver": [s for name in SILVER_ORDER for s in silver_sql(ENTITIES[name])]
+        + [rejects_sql()],
         "gold": GOLD,
         "marts": MARTS,
     }

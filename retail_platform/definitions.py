@@ -8,6 +8,11 @@ from __future__ import annotations
 import dagster as dg
 
 from retail_platform.defs.dashboard.assets import dashboard_assets
+from retail_platform.defs.freshness import (
+    orders_freshness_job,
+    orders_freshness_schedule,
+    orders_on_time,
+)
 from retail_platform.defs.jobs import (
     churn_retrain,
     churn_retrain_weekly,
@@ -36,9 +41,18 @@ def build_definitions(target: Target) -> dg.Definitions:
     return dg.Definitions(
         # dbt assets carry their code references already (the translator's settings).
         assets=assets,
-        asset_checks=reconciliation_checks,
-        jobs=[daily_pipeline, full_backfill, churn_scoring, churn_retrain, simulate_day_job],
-        schedules=[churn_scoring_daily, churn_retrain_weekly],
+        # raw/orders' late-partition check (defs/freshness.py) runs after each load of it and
+        # on its own schedule at the deadline hour.
+        asset_checks=[*reconciliation_checks, orders_on_time],
+        jobs=[
+            daily_pipeline,
+            full_backfill,
+            churn_scoring,
+            churn_retrain,
+            simulate_day_job,
+            orders_freshness_job,
+        ],
+        schedules=[churn_scoring_daily, churn_retrain_weekly, orders_freshness_schedule()],
         sensors=[build_landing_sensor(daily_pipeline, downstream=built_from_raw)],
         resources=target.resources(),
         executor=target.executor,

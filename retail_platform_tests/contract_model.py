@@ -2,17 +2,23 @@
 
 Independent of the platform: plain Python over the JSON lines, exact Decimal money,
 no DuckDB, no dbt, no code from retail_platform. The marts must equal these numbers.
-Valid only for landings without invalid rows (the rejects are tested separately).
+
+Rows are validated as the contract says before versions compare: the required columns,
+values that parse as their type, the row's ``transaction_date`` equal to its folder's,
+the value rules of the table (quantity > 0, 0 <= discount_rate < 1, ...), and a valid
+version of every customer, product, store or order the row names. The newest *valid*
+version of a key wins.
 """
 
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 KEYS = {
@@ -27,24 +33,112 @@ KEYS = {
     "inventory": ("store_id", "product_id", "transaction_date"),
 }
 CENT = Decimal("0.01")
+# Columns that must hold a value (the others may be null: employee_id online, delivered_at
+# in transit, line_amount when the source does not send it), and typed columns.
+REQUIRED = {
+    "orders": ("customer_id", "store_id", "channel", "status", "ordered_at"),
+    "order_items": ("product_id", "quantity", "unit_price", "discount_rate"),
+    "payments": ("order_id", "method", "status", "amount", "attempt"),
+    "shipments": ("order_id", "carrier", "status", "shipped_at", "damaged", "cost"),
+    "inventory": ("on_hand", "reorder_point", "received_qty", "damaged_qty"),
+}
+TIMESTAMPS = ("ordered_at", "paid_at", "shipped_at", "delivered_at", "updated_at")
+DATES = ("transaction_date", "promised_on", "signup_date", "opened_on", "hired_on")
+ENUMS = {
+    "orders": {"channel": {"in_store", "online"}, "status": {"completed", "cancelled", "returned"}},
+    "payments": {"method": {"card", "cash", "bank_transfer", "wallet"},
+                 "status": {"succeeded", "failed", "refunded"}},
+    "shipments": {"status": {"delivered", "in_transit", "lost", "returned"}},
+}  # fmt: skip
+# The keys a row must name a valid version of; referenced entities are validated first.
+REFERENCES = {
+    "orders": (("customers", "customer_id"), ("stores", "store_id")),
+    "order_items": (("products", "product_id"),),
+    "employees": (("stores", "store_id"),),
+    "payments": (("orders", "order_id"),),
+    "shipments": (("orders", "order_id"),),
+    "inventory": (("products", "product_id"), ("stores", "store_id")),
+}
+ORDER = ("stores", "customers", "products", "employees", "orders", "order_items", "payments",
+         "shipments", "inventory")  # fmt: skip
 
 
 def money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def latest_rows(root: Path) -> dict[str, list[dict]]:
-    """Every entity's rows, newest updated_at per natural key (exact duplicates collapse)."""
-    newest: dict[str, dict[tuple, dict]] = defaultdict(dict)
-    for entity, key in KEYS.items():
+def landed_rows(root: Path) -> dict[str, list[tuple[date, dict]]]:
+    """Every landed row of every entity with its folder's date."""
+    result: dict[str, list[tuple[date, dict]]] = {}
+    for entity in KEYS:
+        rows = result[entity] = []
         for path in sorted((root / entity).glob("transaction_date=*/*.jsonl")):
+            folder = date.fromisoformat(path.parent.name.removeprefix("transaction_date="))
             for line in path.read_text().splitlines():
-                row = json.loads(line, parse_float=Decimal)
-                row_key = tuple(row[k] for k in key)
-                kept = newest[entity].get(row_key)
-                if kept is None or row["updated_at"] > kept["updated_at"]:
-                    newest[entity][row_key] = row
-    return {entity: list(rows.values()) for entity, rows in newest.items()}
+                rows.append((folder, json.loads(line, parse_float=Decimal)))
+    return result
+
+
+def _parses(value, kind: Callable) -> bool:
+    try:
+        kind(value)
+    except (ValueError, TypeError, InvalidOperation):
+        return False
+    return True
+
+
+def _timestamp(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _valid_values(entity: str, folder: date, row: dict) -> bool:
+    """The row's own checks: everything but a payment's or shipment's order."""
+    if any(row.get(k) is None for k in KEYS[entity]) or row.get("updated_at") is None:
+        return False
+    if any(row.get(c) is None for c in REQUIRED.get(entity, ())):
+        return False
+    for column in TIMESTAMPS:
+        if row.get(column) is not None and not _parses(row[column], _timestamp):
+            return False
+    for column in DATES:
+        if row.get(column) is not None and not _parses(row[column], date.fromisoformat):
+            return False
+    if row.get("transaction_date") is None or date.fromisoformat(row["transaction_date"]) != folder:
+        return False
+    if any(row[c] not in allowed for c, allowed in ENUMS.get(entity, {}).items()):
+        return False
+    if entity == "order_items":
+        quantity, price = int(row["quantity"]), Decimal(str(row["unit_price"]))
+        rate = Decimal(str(row["discount_rate"]))
+        if quantity <= 0 or price < 0 or not 0 <= rate < 1:
+            return False
+        amount = row.get("line_amount")
+        formula = money(quantity * price * (1 - rate))
+        if amount is not None and abs(Decimal(str(amount)) - formula) > CENT:
+            return False
+    quantities = ("on_hand", "reorder_point", "received_qty", "damaged_qty")
+    return entity != "inventory" or all(int(row[c]) >= 0 for c in quantities)
+
+
+def latest_rows(root: Path) -> dict[str, list[dict]]:
+    """Every entity's valid rows, newest updated_at per natural key (exact duplicates
+    collapse). A row that names a customer, product, store or order is valid only if that
+    key has a valid version (any folder)."""
+    landed = landed_rows(root)
+    newest: dict[str, dict[tuple, dict]] = defaultdict(dict)
+    for entity in ORDER:
+        for folder, row in landed[entity]:
+            if not _valid_values(entity, folder, row):
+                continue
+            if any(
+                (row[column],) not in newest[other] for other, column in REFERENCES.get(entity, ())
+            ):
+                continue
+            row_key = tuple(row[k] for k in KEYS[entity])
+            kept = newest[entity].get(row_key)
+            if kept is None or row["updated_at"] > kept["updated_at"]:
+                newest[entity][row_key] = row
+    return {entity: list(newest[entity].values()) for entity in KEYS}
 
 
 @dataclass
@@ -58,10 +152,16 @@ class Order:
     units: int = 0
     gross: Decimal = Decimal(0)
     net: Decimal = Decimal(0)
+    line_count: int = 0
+
+    @property
+    def is_incomplete(self) -> bool:
+        """None of its lines is valid: no sale (contract)."""
+        return self.line_count == 0
 
     @property
     def is_sale(self) -> bool:
-        return self.status in ("completed", "returned")
+        return self.status in ("completed", "returned") and not self.is_incomplete
 
     @property
     def net_revenue(self) -> Decimal:
@@ -80,6 +180,8 @@ class ContractModel:
         }  # fmt: skip
         self.lines = []
         for item in self.rows["order_items"]:
+            if item["order_id"] not in self.orders:  # a line of an order with no valid version
+                continue
             quantity, price = int(item["quantity"]), Decimal(str(item["unit_price"]))
             rate = Decimal(str(item["discount_rate"]))
             line = {
@@ -91,6 +193,7 @@ class ContractModel:
             }
             self.lines.append(line)
             line["order"].units += quantity
+            line["order"].line_count += 1
             line["order"].gross += line["gross"]
             line["order"].net += line["net"]
 
@@ -132,10 +235,11 @@ class ContractModel:
             row["monetary"] += order.net_revenue
         for row in per.values():
             row["recency_days"] = (as_of - row["last"]).days
-        ids = sorted(per)
-        _ntile(per, sorted(ids, key=lambda c: (-per[c]["recency_days"], c)), "r_score")
-        _ntile(per, sorted(ids, key=lambda c: (per[c]["frequency"], c)), "f_score")
-        _ntile(per, sorted(ids, key=lambda c: (per[c]["monetary"], c)), "m_score")
+        _score(per, lambda row: -row["recency_days"], "r_score")  # fewer days score higher
+        _score(per, lambda row: row["frequency"], "f_score")
+        _score(per, lambda row: row["monetary"], "m_score")
+        for row in per.values():
+            row["segment"] = segment(row["r_score"], row["f_score"])
         return per
 
     def churn_rows(self, cutoff: date, label_days: int) -> dict[str, dict]:
@@ -233,21 +337,35 @@ class ContractModel:
         return result
 
     def inventory_alerts(self) -> dict[tuple[str, str], dict]:
+        """Per store and product with a valid row in the 7 days up to the newest inventory
+        day: the pair's latest valid day, days of cover over the 28 days to that day."""
         inventory = self.rows["inventory"]
-        as_of = max(date.fromisoformat(r["transaction_date"]) for r in inventory)
-        sold: dict[tuple[str, str], int] = defaultdict(int)
-        for line in self.lines:
-            order = line["order"]
-            if order.is_sale and as_of - timedelta(days=28) < order.day <= as_of:
-                sold[(order.store_id, line["product_id"])] += line["quantity"]
-        result = {}
+        newest = max(date.fromisoformat(r["transaction_date"]) for r in inventory)
+        latest: dict[tuple[str, str], dict] = {}
         for r in inventory:
-            if date.fromisoformat(r["transaction_date"]) != as_of:
-                continue
+            day = date.fromisoformat(r["transaction_date"])
             key = (r["store_id"], r["product_id"])
-            average = sold[key] / 28 if key in sold else None
+            if newest - timedelta(days=7) < day and (
+                key not in latest or day > date.fromisoformat(latest[key]["transaction_date"])
+            ):
+                latest[key] = r
+        daily: dict[tuple[str, str], dict[date, int]] = defaultdict(lambda: defaultdict(int))
+        for line in self.lines:
+            if line["order"].is_sale:
+                key = (line["order"].store_id, line["product_id"])
+                daily[key][line["order"].day] += line["quantity"]
+        result = {}
+        for key, r in latest.items():
+            as_of = date.fromisoformat(r["transaction_date"])
+            sold = sum(
+                units
+                for day, units in daily.get(key, {}).items()
+                if as_of - timedelta(days=28) < day <= as_of
+            )
+            average = sold / 28 if sold else None
             on_hand = int(r["on_hand"])
             result[key] = {
+                "as_of_date": as_of,
                 "on_hand": on_hand,
                 "reorder_point": int(r["reorder_point"]),
                 "below_reorder_point": on_hand < int(r["reorder_point"]),
@@ -266,11 +384,26 @@ class ContractModel:
         return result
 
 
-def _ntile(per: dict[str, dict], ordered: list[str], field: str, buckets: int = 5) -> None:
-    """SQL NTILE: the first (n mod buckets) groups get one row more."""
-    size, extra = divmod(len(ordered), buckets)
-    index = 0
-    for bucket in range(1, buckets + 1):
-        for _ in range(size + (1 if bucket <= extra else 0)):
-            per[ordered[index]][field] = bucket
-            index += 1
+def _score(per: dict[str, dict], measure: Callable[[dict], object], field: str) -> None:
+    """least(5, 1 + floor(5 x percent_rank())) over ``measure`` ascending, where
+    percent_rank = (rank - 1) / (n - 1) (0 for one customer) and rank = 1 + the customers
+    with a smaller measure: equal measures, equal scores. Exact integer arithmetic."""
+    values = sorted(measure(row) for row in per.values())
+    n = len(values)
+    for row in per.values():
+        smaller = bisect_left(values, measure(row))
+        row[field] = 1 if n == 1 else min(5, 1 + (5 * smaller) // (n - 1))
+
+
+def segment(r: int, f: int) -> str:
+    """The contract's RFM segments, first match wins."""
+    rules = (
+        ("Champions", r >= 4 and f >= 4),
+        ("Can't Lose Them", r == 1 and f >= 4),
+        ("At Risk", r <= 2 and f >= 3),
+        ("Loyal", r >= 3 and f >= 3),
+        ("New", r >= 4 and f == 1),
+        ("Potential Loyalists", r >= 3 and f == 2),
+        ("Promising", r >= 3),
+    )
+    return next((name for name, matches in rules if matches), "Hibernating")

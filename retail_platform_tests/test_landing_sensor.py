@@ -305,3 +305,35 @@ def test_quarantine_and_hold_are_logged_once(sensor, local_zone, capsys):
     assert text.count(f"held {ahead}") == 1
     assert text.count(f"quarantined {early}") == 1
     assert text.count("quarantined orders/notes.txt") == 1
+
+
+def test_runs_name_the_days_quarantined_files_and_a_correction_resolves_them(sensor, zone):
+    good = drop(zone, "orders", DAY, "good")
+    broken = drop(zone, "payments", DAY, "broken", b"{not json\n")
+    requests, cursor = tick(sensor, zone, None)
+    (request,) = requests
+    assert request.tags["retail/quarantined_files"] == "1"
+    assert request.tags["retail/quarantined_paths"] == broken
+    assert zone.list_quarantined(day=DAY) == [broken]
+    assert good not in zone.list_quarantined()
+
+    # The corrected file lands under the same name: the old copy and its report move to
+    # quarantine/resolved/, and the run has nothing in quarantine.
+    drop(zone, "payments", DAY, "broken")
+    (fixed,), _ = tick(sensor, zone, cursor)
+    assert "retail/quarantined_files" not in fixed.tags
+    assert zone.list_quarantined() == []
+    resolved = "quarantine/resolved/" + broken
+    assert zone.read_bytes(resolved) == b"{not json\n"
+    assert "cannot parse JSON lines" in zone.read_bytes(resolved + ".error.json").decode()
+
+
+def test_the_quarantine_tag_stays_short():
+    from retail_platform.defs.landing.sensors import QUARANTINE_TAG_CHARS, quarantine_tags
+
+    paths = [landing_path("orders", DAY, f"batch-{n:04d}", "jsonl") for n in range(200)]
+    tags = quarantine_tags(paths)
+    assert tags["retail/quarantined_files"] == "200"
+    assert len(tags["retail/quarantined_paths"]) <= QUARANTINE_TAG_CHARS
+    assert tags["retail/quarantined_paths"].startswith(paths[0])
+    assert tags["retail/quarantined_paths"].endswith("more")

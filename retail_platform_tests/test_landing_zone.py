@@ -68,6 +68,39 @@ def test_quarantine_moves_the_file_and_writes_the_reason_beside_it(zone):
     assert "line 1: Expecting value" in report and PATH in report
 
 
+def test_a_corrected_file_resolves_its_quarantine_into_resolved(zone):
+    other = landing_path("orders", date(2025, 3, 2), "batch-1", "jsonl")
+    zone.write_bytes(PATH, b"garbage\n")
+    zone.write_bytes(other, b"garbage\n")
+    zone.quarantine_file(PATH, "line 1: Expecting value")
+    zone.quarantine_file(other, "line 1: Expecting value")
+    assert zone.list_quarantined() == [PATH, other]
+    assert zone.list_quarantined("orders", DAY) == [PATH]
+    assert zone.list_quarantined("payments") == []
+    assert zone.quarantine_reason(PATH) == "line 1: Expecting value"
+
+    zone.write_bytes(PATH, b'{"fixed": 1}\n')  # the corrected file, same name
+    moved = zone.resolve_quarantined(PATH)
+
+    resolved = "quarantine/resolved/" + PATH
+    assert moved == [resolved, resolved + ".error.json"]
+    assert zone.read_bytes(resolved) == b"garbage\n"  # nothing deleted
+    assert "Expecting value" in zone.read_bytes(resolved + ".error.json").decode()
+    assert zone.list_quarantined() == [other]  # resolved/ is not in quarantine any more
+    assert [f.path for f in zone.list_files("orders", DAY)] == [PATH]
+    assert {f.path for f in zone.list_landed()} == {PATH}  # quarantine/ is never listed
+    assert zone.resolve_quarantined(PATH) == []  # nothing left to resolve
+
+    # Quarantined and resolved again: the earlier resolved copy keeps its name.
+    zone.quarantine_file(PATH, "second reason")
+    zone.write_bytes(PATH, b"garbage again\n")
+    zone.quarantine_file(PATH, "third reason")  # the second one moves to resolved/ first
+    assert zone.read_bytes(resolved) == b"garbage\n"
+    second = "quarantine/resolved/orders/transaction_date=2025-03-01/batch-1.1.jsonl"
+    assert zone.read_bytes(second) == b'{"fixed": 1}\n'
+    assert zone.quarantine_reason(PATH) == "third reason"
+
+
 def test_local_zone_refuses_paths_outside_its_root(local_zone):
     with pytest.raises(ValueError):
         local_zone.read_bytes("../etc/passwd")

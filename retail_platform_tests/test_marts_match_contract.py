@@ -1,16 +1,44 @@
-"""Every mart equals the contract's definitions computed straight from the landing files."""
+"""Every mart equals the contract's definitions computed straight from the landing files:
+on the week (no invalid rows) and on days with many invalid rows (the contract's validation,
+integrity and incomplete-order rules at work)."""
 
+from collections import defaultdict
+from datetime import date, timedelta
 from decimal import Decimal
 
 import dagster as dg
 import pytest
 
+from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate
 from retail_platform_tests.contract_model import ContractModel, latest_rows
+from retail_platform_tests.platform import Platform
+
+SEGMENTS = {"Champions", "Can't Lose Them", "At Risk", "Loyal", "New", "Potential Loyalists",
+            "Promising", "Hibernating"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def model(week) -> ContractModel:
-    return ContractModel(week.landing_root)
+def faulty(tmp_path_factory) -> Platform:
+    """Five days where 2 % of the fact rows are invalid: orders in the wrong folder or with
+    an impossible date, whose payments and shipments must then be rejected too; lines
+    rejected, so some orders may have no valid line; inventory rows rejected."""
+    root = tmp_path_factory.mktemp("faulty_marts")
+    platform = Platform(landing_root=root / "landing", database=root / "warehouse.duckdb")
+    config = SimulationConfig(seed=5, orders_per_day=120, faults=FaultConfig(bad_rows=0.02))
+    start = date(2025, 1, 1)
+    simulate(platform.landing, config, start=start, days=5)
+    assert platform.run(start, start + timedelta(days=4)).success
+    return platform
+
+
+@pytest.fixture(scope="module", params=["week", "faulty"])
+def landed(request) -> Platform:
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(scope="module")
+def model(landed) -> ContractModel:
+    return ContractModel(landed.landing_root)
 
 
 def close(a, b, tolerance=1e-9) -> bool:
@@ -28,9 +56,9 @@ def test_the_week_has_no_rejects_and_every_row_reconciles(week):
                       "WHERE net_difference <> 0 OR gross_difference <> 0") == [(0,)]  # fmt: skip
 
 
-def test_agg_daily_sales(week, model):
+def test_agg_daily_sales(landed, model):
     expected = model.daily_sales()
-    rows = week.query(
+    rows = landed.query(
         "SELECT transaction_date, store_id, orders, customers, items_sold, gross_revenue, "
         "net_revenue, avg_order_value FROM retail_marts.agg_daily_sales"
     )
@@ -43,9 +71,9 @@ def test_agg_daily_sales(week, model):
     assert sum(r[6] for r in rows) > Decimal(1000)  # a week of real sales, not zeros
 
 
-def test_v_executive_summary(week, model):
+def test_v_executive_summary(landed, model):
     daily, regions = model.daily_sales(), model.store_regions()
-    rows = week.query(
+    rows = landed.query(
         "SELECT transaction_date, store_id, region, orders, net_revenue, "
         "net_revenue_same_day_last_week FROM retail_marts.v_executive_summary"
     )
@@ -60,22 +88,54 @@ def test_v_executive_summary(week, model):
     assert compared_last_week == 0  # one week only: no same day last week yet
 
 
-def test_agg_customer_segments(week, model):
+def test_agg_customer_segments(landed, model):
     expected = model.customer_rfm()
-    rows = week.query(
+    rows = landed.query(
         "SELECT customer_id, recency_days, frequency, monetary, r_score, f_score, m_score, segment "
         "FROM retail_marts.agg_customer_segments"
     )
     assert {r[0] for r in rows} == set(expected)
-    fields = ("recency_days", "frequency", "monetary", "r_score", "f_score", "m_score")
-    for customer, *got, _ in rows:
+    fields = ("recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "segment")
+    for customer, *got in rows:
         assert tuple(got) == tuple(expected[customer][f] for f in fields)
-    assert len({r[-1] for r in rows}) >= 6
+    assert len({r[-1] for r in rows}) >= 5
+    assert_equal_values_get_equal_scores(rows)
 
 
-def test_agg_daily_product_sales(week, model):
+def assert_equal_values_get_equal_scores(rows: list[tuple]) -> None:
+    """Customers with the same recency (frequency, monetary) have the same r (f, m) score,
+    and with all three the same, the same segment; the data has such ties."""
+    for measure, score in ((1, 4), (2, 5), (3, 6)):
+        scores = defaultdict(set)
+        for row in rows:
+            scores[row[measure]].add(row[score])
+        assert all(len(found) == 1 for found in scores.values()), measure
+        assert len(scores) < len(rows)  # ties exist
+    segments = defaultdict(set)
+    for row in rows:
+        segments[row[1:4]].add(row[4:])
+    assert all(len(found) == 1 for found in segments.values())
+
+
+def test_every_rfm_segment_is_reachable_on_four_months(months):
+    """On 120 days x 100 orders every segment of the contract has customers, and the mart
+    equals the contract's computation there too."""
+    expected = ContractModel(months.landing_root).customer_rfm()
+    rows = months.query(
+        "SELECT customer_id, recency_days, frequency, monetary, r_score, f_score, m_score, segment "
+        "FROM retail_marts.agg_customer_segments"
+    )
+    fields = ("recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "segment")
+    assert {r[0]: tuple(r[1:]) for r in rows} == {
+        c: tuple(row[f] for f in fields) for c, row in expected.items()
+    }
+    assert {r[-1] for r in rows} == SEGMENTS
+    assert_equal_values_get_equal_scores(rows)
+
+
+def test_agg_daily_product_sales(landed, model):
     expected = model.product_sales(lambda day: day)
-    rows = week.query(
+    rows = landed.query(
         "SELECT transaction_date, product_id, orders, units, net_revenue "
         "FROM retail_marts.agg_daily_product_sales"
     )
@@ -85,9 +145,9 @@ def test_agg_daily_product_sales(week, model):
         assert (orders, units, net) == (want["orders"], want["units"], want["net_revenue"])
 
 
-def test_top_products_monthly(week, model):
+def test_top_products_monthly(landed, model):
     expected = model.top_products_monthly()
-    rows = week.query(
+    rows = landed.query(
         "SELECT month, product_id, product_name, units, net_revenue, rank_in_month "
         "FROM retail_marts.top_products_monthly"
     )
@@ -98,9 +158,9 @@ def test_top_products_monthly(week, model):
         assert name
 
 
-def test_payment_mix(week, model):
+def test_payment_mix(landed, model):
     expected = model.payment_mix()
-    rows = week.query(
+    rows = landed.query(
         "SELECT transaction_date, method, payments, amount, failure_rate "
         "FROM retail_marts.payment_mix"
     )
@@ -111,9 +171,9 @@ def test_payment_mix(week, model):
         assert close(failure_rate, want["failure_rate"])
 
 
-def test_shipping_performance(week, model):
+def test_shipping_performance(landed, model):
     expected = model.shipping_performance()
-    rows = week.frame("SELECT * FROM retail_marts.shipping_performance")
+    rows = landed.frame("SELECT * FROM retail_marts.shipping_performance")
     assert set(rows.carrier) == set(expected)
     for row in rows.itertuples():
         want = expected[row.carrier]
@@ -122,22 +182,23 @@ def test_shipping_performance(week, model):
             assert close(getattr(row, field), want[field]), field
 
 
-def test_store_inventory_alerts(week, model):
+def test_store_inventory_alerts(landed, model):
     expected = model.inventory_alerts()
-    rows = week.frame("SELECT * FROM retail_marts.store_inventory_alerts")
+    rows = landed.frame("SELECT * FROM retail_marts.store_inventory_alerts")
     assert set(zip(rows.store_id, rows.product_id, strict=True)) == set(expected)
     for row in rows.itertuples():
         want = expected[(row.store_id, row.product_id)]
-        assert (row.on_hand, row.reorder_point, bool(row.below_reorder_point)) == (
-            want["on_hand"], want["reorder_point"], want["below_reorder_point"])  # fmt: skip
+        assert (row.as_of_date.date(), row.on_hand, row.reorder_point) == (
+            want["as_of_date"], want["on_hand"], want["reorder_point"])  # fmt: skip
+        assert bool(row.below_reorder_point) == want["below_reorder_point"]
         days_of_cover = None if row.days_of_cover != row.days_of_cover else row.days_of_cover
         assert close(days_of_cover, want["days_of_cover"], 1e-6)
     assert rows.below_reorder_point.any()
 
 
-def test_employee_performance(week, model):
+def test_employee_performance(landed, model):
     expected = model.employee_performance()
-    rows = week.query(
+    rows = landed.query(
         "SELECT employee_id, store_id, orders, net_revenue FROM retail_marts.employee_performance"
     )
     assert {r[0] for r in rows} == set(expected)
@@ -145,8 +206,8 @@ def test_employee_performance(week, model):
         assert (orders, net) == (expected[employee]["orders"], expected[employee]["net_revenue"])
 
 
-def test_dim_dates_marks_the_days_with_sales(week, model):
-    sales_days = {day for day, _store in model.daily_sales()}
+def test_dim_dates_marks_the_days_with_sales(week):
+    sales_days = {day for day, _store in ContractModel(week.landing_root).daily_sales()}
     assert len(sales_days) == 7
     rows = week.query("SELECT date_day, has_sales FROM retail_gold.dim_dates")
     assert {day for day, has_sales in rows if has_sales} == sales_days
@@ -170,7 +231,7 @@ def test_tables_report_their_row_count_and_views_none(week):
     assert "dagster/row_count" not in metadata("marts", "v_executive_summary")
 
 
-def test_fact_sales_nests_every_landed_line_of_an_order_in_line_order(week, model):
+def test_fact_sales_nests_every_landed_line_of_an_order_in_line_order(week):
     """Each order's line_items are its landed lines, sorted by line_no, amounts as landed."""
     expected: dict[str, list[tuple]] = {}
     for line in latest_rows(week.landing_root)["order_items"]:
@@ -186,3 +247,25 @@ def test_fact_sales_nests_every_landed_line_of_an_order_in_line_order(week, mode
     for order_id, lines in rows:
         assert [tuple(line) for line in lines] == sorted(expected[order_id])
     assert sum(len(lines) > 2 for _, lines in rows) > 100  # many orders have several lines
+
+
+def test_payments_and_shipments_of_rejected_orders_are_rejected_and_reach_no_fact(faulty):
+    """An order rejected for its own values takes its payments and shipments with it
+    (unknown_order), and every gold fact names an order of fact_sales."""
+    [(rejected_orders,)] = faulty.query(
+        "SELECT count(*) FROM retail_silver.rejects WHERE entity = 'orders' "
+        "AND reason IN ('partition_mismatch', 'invalid_ordered_at')"
+    )
+    [(unknown,)] = faulty.query(
+        "SELECT count(*) FROM retail_silver.rejects WHERE entity IN ('payments', 'shipments') "
+        "AND reason = 'unknown_order'"
+    )
+    assert rejected_orders > 0 and unknown > 0
+    for table in ("fact_payments", "fact_shipments"):
+        assert faulty.query(
+            f"SELECT count(*) FROM retail_gold.{table} WHERE order_id NOT IN "
+            "(SELECT order_id FROM retail_gold.fact_sales)"
+        ) == [(0,)], table
+    assert faulty.query(
+        "SELECT count(*) FROM retail_gold.fact_sales WHERE is_incomplete AND is_sale"
+    ) == [(0,)]

@@ -160,13 +160,17 @@ def test_duplicate_check_warns_on_duplicate_keys_and_passes_without(local_zone, 
     assets = assets_for("orders")
 
     dirty_run = run(assets, local_zone, warehouse, partition_key="2025-01-01")
-    (dirty,) = dirty_run.get_asset_check_evaluations()
+    dirty = {e.check_name: e for e in dirty_run.get_asset_check_evaluations()}[
+        "no_duplicate_natural_keys"
+    ]
     assert not dirty.passed
     assert dirty.severity == dg.AssetCheckSeverity.WARN
     assert dirty.metadata["exact_duplicate_rows"].value == 1
 
     clean_run = run(assets, local_zone, warehouse, partition_key="2025-01-02")
-    (clean,) = clean_run.get_asset_check_evaluations()
+    clean = {e.check_name: e for e in clean_run.get_asset_check_evaluations()}[
+        "no_duplicate_natural_keys"
+    ]
     assert clean.passed
 
 

@@ -133,7 +133,11 @@ def test_a_duplicate_in_silver_fails_the_dedup_check_and_blocks_gold(week, tmp_p
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "silver/customers" in materialized
     assert "gold/dim_customers" not in materialized
-    assert "gold/fact_sales" in materialized  # does not depend on customers
+    # an order is valid only if its customer has a valid version in silver/customers
+    # (contract: no fact refers to a missing dimension row), so the orders wait too; a
+    # table that does not read customers is built
+    assert "silver/orders" not in materialized and "gold/fact_sales" not in materialized
+    assert "gold/fact_inventory" in materialized
 
 
 def _rebuilt_with_check(platform: Platform, day: date, table: str, asset: str, check: str):
@@ -259,3 +263,111 @@ def test_no_invalid_row_reaches_silver_and_nothing_goes_missing(faulty):
     assert platform.query(
         "SELECT count(*), sum(unexplained_rows) FROM retail_silver.reconciliation"
     ) == [(10, 0)]
+
+
+def _main_rows(platform: Platform, entity: str, day: date) -> list[dict]:
+    main = landing_path(entity, day, f"batch-{day:%Y%m%d}-main", "jsonl")
+    return [json.loads(line) for line in platform.landing.read_bytes(main).splitlines()]
+
+
+def _land(platform: Platform, entity: str, day: date, batch: str, rows: list[dict]) -> None:
+    path = landing_path(entity, day, f"batch-{day:%Y%m%d}-{batch}", "jsonl")
+    platform.landing.write_bytes(path, "".join(json.dumps(r) + "\n" for r in rows).encode())
+
+
+def test_integrity_rules_of_the_contract_hold_across_runs(week, tmp_path):
+    """On the week's last day D land: an order in the wrong folder (partition_mismatch) with
+    its lines, a payment and a shipment; and a valid order none of whose lines is valid.
+    The payment and shipment are unknown_order and reach no gold table; the order without
+    a valid line is in fact_sales, incomplete and no sale. Then day D+1 lands a valid
+    version of the first order, a valid line of the second, and inventory for every pair
+    but one (whose row is rejected): running D+1 alone puts the payment and shipment on D,
+    makes the second order a sale on D, and the pair shows its day-D stock."""
+    platform = week.copy_to(tmp_path)
+    day, next_day = WEEK[-1], WEEK[-1] + timedelta(days=1)
+    order = dict(_main_rows(platform, "orders", day)[0], status="completed")
+    moved = dict(order, order_id="O-TEST-MOVED", transaction_date=f"{day - timedelta(days=1)}")
+    empty = dict(order, order_id="O-TEST-EMPTY")
+    line = _main_rows(platform, "order_items", day)[0]
+    lines = [dict(line, order_id="O-TEST-MOVED", transaction_date=f"{day}"),
+             dict(line, order_id="O-TEST-EMPTY", quantity=0, line_amount=0)]  # fmt: skip
+    payment = dict(_main_rows(platform, "payments", day)[0], payment_id="PAY-TEST",
+                   order_id="O-TEST-MOVED", status="succeeded")  # fmt: skip
+    shipment = dict(_main_rows(platform, "shipments", day)[0], shipment_id="SHP-TEST",
+                    order_id="O-TEST-MOVED")  # fmt: skip
+    for entity, rows in (("orders", [moved, empty]), ("order_items", lines),
+                         ("payments", [payment]), ("shipments", [shipment])):  # fmt: skip
+        _land(platform, entity, day, "integrity-test", rows)
+
+    def daily(table: str, columns: str) -> set[tuple]:
+        return set(platform.query(f"SELECT {columns} FROM retail_marts.{table}"))
+
+    mix_before = daily("payment_mix", "transaction_date, method, payments, amount")
+    sales_before = daily("agg_daily_sales", "transaction_date, store_id, orders, net_revenue")
+    assert platform.run(day).success
+    rejected = dict(platform.query(
+        "SELECT natural_key, reason FROM retail_silver.rejects WHERE natural_key IN "
+        "('O-TEST-MOVED', 'PAY-TEST', 'SHP-TEST') OR natural_key LIKE 'O-TEST-EMPTY%'"
+    ))  # fmt: skip
+    assert rejected == {
+        "O-TEST-MOVED": "partition_mismatch",
+        "PAY-TEST": "unknown_order",
+        "SHP-TEST": "unknown_order",
+        "O-TEST-EMPTY|1": "non_positive_quantity",
+    }
+    for table in ("fact_payments", "fact_shipments"):
+        assert platform.query(
+            f"SELECT count(*) FROM retail_gold.{table} WHERE order_id LIKE 'O-TEST-%'"
+        ) == [(0,)]
+    assert platform.query(
+        "SELECT order_id, transaction_date, is_incomplete, is_sale, net_revenue "
+        "FROM retail_gold.fact_sales WHERE order_id LIKE 'O-TEST-%'"
+    ) == [("O-TEST-EMPTY", day, True, False, 0)]
+    assert daily("payment_mix", "transaction_date, method, payments, amount") == mix_before
+    assert daily("agg_daily_sales", "transaction_date, store_id, orders, net_revenue") == (
+        sales_before
+    )
+
+    inventory = _main_rows(platform, "inventory", day)
+    kept_out = inventory[0]
+    pairs = {(r["store_id"], r["product_id"]) for r in inventory}  # the file has duplicates
+    valid = [
+        dict(r, transaction_date=f"{next_day}", on_hand=r["on_hand"] + 1)
+        for r in inventory
+        if (r["store_id"], r["product_id"]) != (kept_out["store_id"], kept_out["product_id"])
+    ]
+    _land(platform, "inventory", next_day, "main", [dict(kept_out, on_hand=99), *valid])
+    _land(platform, "orders", next_day, "main", [dict(moved, transaction_date=f"{next_day}")])
+    late_line = dict(line, order_id="O-TEST-EMPTY", line_no=2, transaction_date=f"{next_day}")
+    _land(platform, "order_items", next_day, "main", [late_line])
+    assert platform.run(next_day).success
+    assert platform.query(
+        "SELECT payment_id, transaction_date FROM retail_gold.fact_payments "
+        "WHERE order_id = 'O-TEST-MOVED'"
+    ) == [("PAY-TEST", day)]
+    assert platform.query(
+        "SELECT shipment_id, transaction_date, store_id FROM retail_gold.fact_shipments "
+        "WHERE order_id = 'O-TEST-MOVED'"
+    ) == [("SHP-TEST", day, order["store_id"])]
+    assert sorted(platform.query(
+        "SELECT order_id, transaction_date, is_incomplete, is_sale, line_count "
+        "FROM retail_gold.fact_sales WHERE order_id LIKE 'O-TEST-%'"
+    )) == [
+        ("O-TEST-EMPTY", day, False, True, 1),
+        ("O-TEST-MOVED", next_day, False, True, 1),
+    ]  # fmt: skip
+    assert platform.query(
+        "SELECT count(*) FROM retail_silver.rejects WHERE natural_key IN ('PAY-TEST', 'SHP-TEST')"
+    ) == [(0,)]
+    [(payments,)] = platform.query(
+        f"SELECT payments FROM retail_marts.payment_mix WHERE transaction_date = '{day}' "
+        f"AND method = '{payment['method']}'"
+    )
+    assert (day, payment["method"], payments - 1) in {r[:3] for r in mix_before}
+    alerts = platform.frame("SELECT * FROM retail_marts.store_inventory_alerts")
+    assert len(alerts) == len(pairs)
+    pair = alerts[(alerts.store_id == kept_out["store_id"])
+                  & (alerts.product_id == kept_out["product_id"])]  # fmt: skip
+    assert (pair.as_of_date.iloc[0].date(), int(pair.on_hand.iloc[0])) == (day, kept_out["on_hand"])
+    others = alerts.drop(pair.index)
+    assert set(others.as_of_date.dt.date) == {next_day}

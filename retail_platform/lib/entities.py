@@ -28,8 +28,9 @@ class Entity:
     columns: tuple[tuple[str, LogicalType], ...]
     #: Columns a file may omit (not in the contract's required columns); the rest are required.
     optional: frozenset[str] = frozenset()
-    #: (entity, column): a row is valid only if that entity has landed a row with the row's
-    #: value of the column as its key (else it is rejected as unknown_<column without _id>).
+    #: (entity, column): a row is valid only if that entity has a valid version (any
+    #: partition) with the row's value of the column as its key, else it is rejected as
+    #: unknown_<column without _id> (sql/macros/validated_rows.sql known_key_checks).
     references: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:

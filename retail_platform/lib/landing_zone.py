@@ -14,6 +14,7 @@ is where writers keep a file while they write it (``write_bytes`` writes
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -29,6 +30,10 @@ from pydantic import Field, PrivateAttr
 from retail_platform.lib.entities import ENTITIES
 
 QUARANTINE_PREFIX = "quarantine/"
+#: Where a quarantined file and its report go once a corrected file has landed at its path
+#: (or a newer quarantine of the same path replaced it): kept, never deleted.
+RESOLVED_PREFIX = QUARANTINE_PREFIX + "resolved/"
+ERROR_SUFFIX = ".error.json"
 FORMATS = ("jsonl", "csv")
 CONTRACT_PATH = "<entity>/transaction_date=YYYY-MM-DD/<batch-id>.<jsonl|csv>"
 # A batch id never starts with a dot: a hidden file is a file still being written.
@@ -197,7 +202,76 @@ class LandingZone(dg.ConfigurableResource):
     def quarantine_file(self, path: str, reason: str, what_to_do: str | None = None) -> str:
         """Move ``path`` under ``quarantine/`` with ``<name>.error.json`` beside it (the
         reason, and what to do about it) and return the quarantined path. Nothing is
-        deleted."""
+        deleted: an earlier quarantine of the same path moves to ``quarantine/resolved/``
+        first."""
+        raise NotImplementedError
+
+    # Quarantine bookkeeping. A quarantined contract file is *unresolved* while it sits at
+    # quarantine/<path>: quarantining moved it away from <path>, so a file that lands there
+    # since is its correction, and resolve_quarantined moves the old copy and its report to
+    # quarantine/resolved/ (the sensor and the raw step call it for every file they load).
+
+    def list_quarantined(self, entity: str | None = None, day: date | None = None) -> list[str]:
+        """Original (contract) paths of the files sitting in quarantine, optionally of one
+        entity and/or one partition date, sorted; never what is under
+        ``quarantine/resolved/``, never a report, never a stray's (not a contract path)."""
+        found = []
+        for name in [entity] if entity else sorted(ENTITIES):
+            folder = f"{QUARANTINE_PREFIX}{name}/"
+            if day is not None:
+                folder += f"transaction_date={day.isoformat()}/"
+            for path in self._list_under(folder):
+                original = path[len(QUARANTINE_PREFIX) :]
+                if not original.endswith(ERROR_SUFFIX) and is_landing_path(original):
+                    found.append(original)
+        return sorted(found)
+
+    def quarantine_reason(self, path: str) -> str | None:
+        """The reason in the report of the quarantined ``path`` (None without a report)."""
+        try:
+            report = json.loads(self.read_bytes(QUARANTINE_PREFIX + path + ERROR_SUFFIX))
+        except (FileNotFoundError, ValueError):
+            return None
+        except Exception as error:  # GCS NotFound
+            if type(error).__name__ == "NotFound":
+                return None
+            raise
+        return str(report.get("reason", ""))
+
+    def resolve_quarantined(self, path: str) -> list[str]:
+        """Move the quarantined copy of ``path`` and its report (whichever exist) to
+        ``quarantine/resolved/<path>`` (``<batch>.<n>.<ext>`` when that name is taken)
+        and return where they went; nothing when ``path`` is not in quarantine."""
+        sources = [QUARANTINE_PREFIX + path, QUARANTINE_PREFIX + path + ERROR_SUFFIX]
+        present = [source for source in sources if self._exists(source)]
+        if not present:
+            return []
+        target = self._free_resolved_name(path)
+        moved = []
+        for source in present:
+            destination = target + (ERROR_SUFFIX if source.endswith(ERROR_SUFFIX) else "")
+            if self._move(source, destination):
+                moved.append(destination)
+        return moved
+
+    def _free_resolved_name(self, path: str) -> str:
+        folder, _, name = path.rpartition("/")
+        stem, _, extension = name.rpartition(".")
+        candidate, number = RESOLVED_PREFIX + path, 0
+        while self._exists(candidate) or self._exists(candidate + ERROR_SUFFIX):
+            number += 1
+            candidate = f"{RESOLVED_PREFIX}{folder}/{stem}.{number}.{extension}"
+        return candidate
+
+    def _list_under(self, folder: str) -> Iterator[str]:
+        """Every file path (relative to the root) under ``folder`` (ending in /)."""
+        raise NotImplementedError
+
+    def _exists(self, path: str) -> bool:
+        raise NotImplementedError
+
+    def _move(self, source: str, destination: str) -> bool:
+        """Move a file inside the zone; False when ``source`` is gone already."""
         raise NotImplementedError
 
 
@@ -297,12 +371,33 @@ class LocalLandingZone(LandingZone):
         if not source.is_file():
             raise FileNotFoundError(f"{self.uri()}/{path} does not exist")
         quarantined = QUARANTINE_PREFIX + path
+        self.resolve_quarantined(path)  # an earlier quarantine of this path is kept, moved
         target = self._abs(quarantined)
         target.parent.mkdir(parents=True, exist_ok=True)
         report = quarantine_report(path, reason, what_to_do)
         target.with_name(target.name + ".error.json").write_bytes(report)
         source.replace(target)
         return quarantined
+
+    def _list_under(self, folder: str) -> Iterator[str]:
+        base = self._abs(folder.rstrip("/"))
+        if not base.is_dir():
+            return
+        for dirpath, _, names in os.walk(base):
+            for name in names:
+                yield (Path(dirpath) / name).relative_to(self.root).as_posix()
+
+    def _exists(self, path: str) -> bool:
+        return self._abs(path).is_file()
+
+    def _move(self, source: str, destination: str) -> bool:
+        target = self._abs(destination)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._abs(source).replace(target)
+        except FileNotFoundError:
+            return False
+        return True
 
 
 class GCSLandingZone(LandingZone):
@@ -411,13 +506,42 @@ class GCSLandingZone(LandingZone):
         if source is None:
             raise FileNotFoundError(f"{self.uri()}/{path} does not exist")
         quarantined = QUARANTINE_PREFIX + path
-        bucket.blob(self._root() + quarantined + ".error.json").upload_from_string(
+        self.resolve_quarantined(path)  # an earlier quarantine of this path is kept, moved
+        bucket.blob(self._root() + quarantined + ERROR_SUFFIX).upload_from_string(
             quarantine_report(path, reason, what_to_do), content_type="application/json"
         )
         bucket.copy_blob(source, bucket, self._root() + quarantined)
         # Delete only the generation we copied: a newer delivery at the same path survives.
         source.delete(if_generation_match=source.generation)
         return quarantined
+
+    def _list_under(self, folder: str) -> Iterator[str]:
+        root = self._root()
+        bucket = self._bucket()
+        blobs = bucket.client.list_blobs(
+            bucket, prefix=root + folder, fields="items(name),nextPageToken",
+            page_size=self.list_page_size,
+        )  # fmt: skip
+        for blob in blobs:
+            if not blob.name.endswith("/"):
+                yield blob.name[len(root) :]
+
+    def _exists(self, path: str) -> bool:
+        return self._bucket().get_blob(self._root() + path) is not None
+
+    def _move(self, source: str, destination: str) -> bool:
+        # GCS has no move: copy, then delete only the generation copied (as quarantine_file).
+        from google.api_core import exceptions
+
+        bucket = self._bucket()
+        blob = bucket.get_blob(self._root() + source)
+        if blob is None:
+            return False
+        bucket.copy_blob(blob, bucket, self._root() + destination)
+        # Gone, or replaced by a newer object since: the newer one stays.
+        with contextlib.suppress(exceptions.NotFound, exceptions.PreconditionFailed):
+            blob.delete(if_generation_match=blob.generation)
+        return True
 
 
 def _local_file(rel: str, stat: os.stat_result) -> LandingFile:

@@ -2,7 +2,13 @@
     a test keeps the two identical (test_landing_files.py). Every column is required in a
     landing file unless the entity lists it in 'optional' (a file may omit it; raw still has
     the column, null). 'references': (entity, column) pairs a valid row's column must name a
-    landed key of (validated_rows.sql, unknown_<column without _id>). -#}
+    key with a valid version of (validated_rows.sql known_key_checks, unknown_<column
+    without _id>). -#}
+
+{#- The dimension entities: merged across windows in silver (no partition of their own). -#}
+{%- macro dimension_entities() -%}
+  {{ return(['customers', 'products', 'stores', 'employees']) }}
+{%- endmacro -%}
 
 {%- macro contract_entities() -%}
   {{ return({
@@ -56,3 +62,47 @@
   {%- else -%} {{ exceptions.raise_compiler_error("unknown contract type " ~ kind) }}
   {%- endif -%}
 {%- endmacro -%}
+
+
+{#- dbt's relationships test, reading the parent the way partitioned tables need
+    (contract: no gold fact row refers to an order not in fact_sales, nor to a missing
+    dimension row). The child is the run's window (`where: partition_window`, window.sql);
+    the parent is read whole, bounded on transaction_date when it has one (BigQuery
+    requires a partition filter on the gold facts), and only for the keys the child names,
+    so a daily run looks up a day's keys, not the history's rows. Overrides dbt's
+    default__test_relationships, for every relationships test of the project. -#}
+{% macro default__test_relationships(model, column_name, to, field) %}
+{%- set parent_columns = adapter.get_columns_in_relation(to) | map(attribute='name') | map('lower') | list if execute else [] -%}
+with child as (
+    select {{ column_name }} as from_field
+    from {{ model }}
+    where {{ column_name }} is not null
+),
+
+parent as (
+    select {{ field }} as to_field
+    from {{ to }}
+    where {{ field }} in (select from_field from child)
+    {%- if 'transaction_date' in parent_columns %}
+        and {{ all_partitions('transaction_date') }}
+    {%- endif %}
+)
+
+select
+    from_field
+
+from child
+left join parent
+    on child.from_field = parent.to_field
+
+where parent.to_field is null
+{% endmacro %}
+
+
+{#- An RFM score (contract, agg_customer_segments): least(5, 1 + floor(5 x percent_rank()))
+    over `order_by`, so equal values get equal scores. percent_rank() is (rank - 1) / (n - 1)
+    as a float; 5 x it is exact where it should be an integer (m/5 for m = 1..4 times 5 is
+    m in binary floating point), so floor() never lands one below. -#}
+{%- macro rfm_score(order_by) -%}
+least(5, 1 + cast(floor(5 * percent_rank() over (order by {{ order_by }})) as {{ type_int() }}))
+{%- endmacro %}

@@ -18,6 +18,10 @@ path (a stray) is quarantined with what the contract expects. A file still being
 written (not settled, see ``LandingZone.is_settled``) waits for a later tick; hidden
 files (``.<name>.partial``) are never touched. Every quarantine and every hold is logged
 once, on the tick that decides it.
+
+A run's tags say which files of its day sit in quarantine (``retail/quarantined_files``, a
+count, and ``retail/quarantined_paths``); a new file at the path of a quarantined one is
+its correction: the old copy and its report move to ``quarantine/resolved/``.
 """
 
 import hashlib
@@ -52,6 +56,11 @@ from retail_platform.lib.raw_batches import load_file
 
 DEFAULT_MAX_FILES_PER_TICK = 200
 DEFAULT_MAX_BYTES_PER_TICK = 512 * 2**20  # every new file is read once to validate it
+
+#: Run tags of a sensor run whose day has files in quarantine: how many, and their paths.
+QUARANTINED_TAG = "retail/quarantined_files"
+QUARANTINED_PATHS_TAG = "retail/quarantined_paths"
+QUARANTINE_TAG_CHARS = 1000
 
 STRAY_WHAT_TO_DO = (
     f"Move or re-export the file to a contract path, {CONTRACT_PATH} (entity and extension "
@@ -135,12 +144,48 @@ def _apply_decisions(
         log.info(f"{file.path}: its day {file.partition_date} has begun; loading it")
 
 
+def quarantine_tags(paths: Sequence[str]) -> dict[str, str]:
+    """The run tags that say which files of the run's day sit in quarantine: a count, and
+    as many paths as fit in QUARANTINE_TAG_CHARS (the raw materializations list them all)."""
+    if not paths:
+        return {}
+    listed: list[str] = []
+    for number, path in enumerate(sorted(paths)):
+        rest = len(paths) - number
+        if len(", ".join([*listed, path])) + len(f", and {rest - 1} more") > QUARANTINE_TAG_CHARS:
+            listed.append(f"and {rest} more")
+            break
+        listed.append(path)
+    return {QUARANTINED_TAG: str(len(paths)), QUARANTINED_PATHS_TAG: ", ".join(listed)}
+
+
+def resolve_and_list_quarantined(
+    zone: LandingZone, files: list[LandingFile], log: dg.DagsterLogManager
+) -> dict[date, list[str]]:
+    """Per day of ``files``: the files of that day in quarantine, after moving to
+    quarantine/resolved/ the ones that ``files`` correct (same path). One listing per
+    entity and day that received files, plus one per day over every entity."""
+    paths = {f.path for f in files}
+    for entity, day in sorted({(f.entity, f.partition_date) for f in files}):
+        for path in zone.list_quarantined(entity, day):
+            if path in paths:
+                moved = zone.resolve_quarantined(path)
+                log.info(f"{path}: a corrected file landed; its quarantined copy -> {moved}")
+    return {
+        day: zone.list_quarantined(day=day) for day in sorted({f.partition_date for f in files})
+    }
+
+
 def run_requests_for(
-    files: list[LandingFile], downstream: Mapping[str, Sequence[dg.AssetKey]] | None = None
+    files: list[LandingFile],
+    downstream: Mapping[str, Sequence[dg.AssetKey]] | None = None,
+    quarantined: Mapping[date, Sequence[str]] | None = None,
 ) -> list[dg.RunRequest]:
     """One run per partition date: the raw assets of the entities that received files,
-    plus what ``downstream`` says is built from each of them."""
+    plus what ``downstream`` says is built from each of them; tagged with the day's files
+    in ``quarantined`` (quarantine_tags)."""
     downstream = downstream or {}
+    quarantined = quarantined or {}
     by_day: dict[date, list[LandingFile]] = defaultdict(list)
     for file in files:
         by_day[file.partition_date].append(file)
@@ -157,7 +202,11 @@ def run_requests_for(
                     *(raw_asset_key(name) for name in entities),
                     *sorted(built, key=lambda key: key.to_user_string()),
                 ],
-                tags={"retail/trigger": "landing_sensor", "retail/files": str(len(day_files))},
+                tags={
+                    "retail/trigger": "landing_sensor",
+                    "retail/files": str(len(day_files)),
+                    **quarantine_tags(quarantined.get(day, ())),
+                },
             )
         )
     return requests
@@ -216,7 +265,8 @@ def build_landing_sensor(
         )
         _apply_decisions(landing_zone, plan, window, context.log)
         valid = _valid_files(landing_zone, plan.load, context.log)
-        requests = run_requests_for(valid, downstream)
+        quarantined = resolve_and_list_quarantined(landing_zone, valid, context.log)
+        requests = run_requests_for(valid, downstream, quarantined)
         if plan.cursor != cursor:
             context.update_cursor(plan.cursor.serialize())
         if plan.more:

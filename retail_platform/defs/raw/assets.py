@@ -15,17 +15,20 @@ another process retries the step (``lib/duckdb_lock.py``).
 """
 
 import tempfile
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
 
 from retail_platform.lib.duckdb_lock import retry_when_locked
 from retail_platform.lib.entities import ENTITIES, PARTITION_COLUMN, Entity
-from retail_platform.lib.landing_zone import LandingZone
+from retail_platform.lib.landing_zone import LandingZone, parse_landing_path
 from retail_platform.lib.partitions import transaction_date_partitions
 from retail_platform.lib.raw_batches import (
     ALLOW_EMPTY_TAG,
     allows_empty_partitions,
+    days_in,
     duplicate_counts,
     raw_column_types,
     refusal_message,
@@ -37,6 +40,9 @@ from retail_platform.lib.targets import WAREHOUSE_POOL, Target
 from retail_platform.lib.warehouse import Warehouse
 
 RAW_SCHEMA = "retail_raw"
+#: Entities whose sources deliver a file every day: a day without one is worth a warning.
+DAILY_ENTITIES = ("orders", "order_items", "payments", "inventory")
+QUARANTINE_LISTED = 100  # quarantined files named in a materialization's metadata, at most
 CLUSTER_COLUMNS = ("store_id",)  # raw tables that have it are clustered by it on BigQuery
 OWNERS = ["team:data-platform"]
 
@@ -57,6 +63,28 @@ def build_raw_asset(entity: Entity, target: Target) -> dg.AssetsDefinition:
         ),
     )
 
+    quarantine_check = dg.AssetCheckSpec(
+        name="no_unresolved_quarantined_files",
+        asset=key,
+        description=(
+            f"No {entity.name} file of the partition sits in quarantine/ unresolved (a file "
+            "moved there because it could not be loaded, with no corrected file landed at its "
+            "path since). Warn: the day's other files loaded; see docs/operations.md."
+        ),
+    )
+    checks = [check, quarantine_check]
+    if entity.name in DAILY_ENTITIES:
+        checks.append(
+            dg.AssetCheckSpec(
+                name="files_landed",
+                asset=key,
+                description=(
+                    f"At least one {entity.name} file landed for each day of the partition: "
+                    "the source delivers every day. Warn: an empty day loads as empty."
+                ),
+            )
+        )
+
     @dg.asset(
         key=key,
         group_name="raw",
@@ -65,7 +93,7 @@ def build_raw_asset(entity: Entity, target: Target) -> dg.AssetsDefinition:
         pool=WAREHOUSE_POOL,
         kinds={"python", "parquet", target.warehouse_kind},
         owners=OWNERS,
-        check_specs=[check],
+        check_specs=checks,
         description=(
             f"Every landed `{entity.name}` file of the partition, values as landed (text), "
             "plus `_extra` (unexpected fields), `_source_file`, `_source_line`, `_ingested_at` "
@@ -123,6 +151,10 @@ def build_raw_asset(entity: Entity, target: Target) -> dg.AssetsDefinition:
                 PARTITION_COLUMN,
                 cluster_by=[c for c in CLUSTER_COLUMNS if c in entity.column_names],
             )
+            in_quarantine = quarantined_in_window(
+                landing_zone, entity.name, window.start.date(), window.end.date(), landed.files,
+                log=context.log.info,
+            )  # fmt: skip
             counts = duplicate_counts(entity, landed.batches)
             rows = landed.batches.rows
             # The IO manager loads the staged files while this generator waits here.
@@ -132,6 +164,9 @@ def build_raw_asset(entity: Entity, target: Target) -> dg.AssetsDefinition:
                     "dagster/row_count": rows,
                     "files_loaded": len(landed.files),
                     "files_quarantined": dg.MetadataValue.json(landed.quarantined),
+                    "files_in_quarantine": dg.MetadataValue.json(
+                        dict(list(in_quarantine.items())[:QUARANTINE_LISTED])
+                    ),
                     "landing_zone": landing_zone.uri(),
                     "days_emptied": dg.MetadataValue.json(emptied),
                     **counts,
@@ -143,8 +178,73 @@ def build_raw_asset(entity: Entity, target: Target) -> dg.AssetsDefinition:
             severity=dg.AssetCheckSeverity.WARN,
             metadata={**counts, "rows": rows},
         )
+        yield quarantine_result(quarantine_check.name, in_quarantine)
+        if entity.name in DAILY_ENTITIES:
+            yield landed_result(landed.files, window.start.date(), window.end.date())
 
     return raw_entity
+
+
+def quarantined_in_window(
+    zone: LandingZone,
+    entity: str,
+    start: date,
+    end: date,
+    loaded: list[str],
+    log: Callable[[str], None] = lambda _: None,
+) -> dict[str, str]:
+    """The entity's files of the days [start, end) that sit in quarantine (path -> reason),
+    after resolving those whose path received the file this step loaded (a corrected file:
+    quarantining moved the old one away from that path)."""
+    loaded_paths = set(loaded)
+    unresolved = {}
+    for path in zone.list_quarantined(entity):
+        if not start <= parse_landing_path(path).partition_date < end:
+            continue
+        if path in loaded_paths:
+            moved = zone.resolve_quarantined(path)
+            log(f"{path}: a corrected file loaded; its quarantined copy moved to {moved}")
+            continue
+        unresolved[path] = zone.quarantine_reason(path) or "(no report)"
+    return unresolved
+
+
+def quarantine_result(check_name: str, in_quarantine: dict[str, str]) -> dg.AssetCheckResult:
+    days = sorted({str(parse_landing_path(path).partition_date) for path in in_quarantine})
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        passed=not in_quarantine,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            f"{len(in_quarantine)} file(s) of {', '.join(days)} in quarantine: fix each and drop "
+            "it again at its original path (docs/operations.md, 'A quarantined file')"
+            if in_quarantine
+            else None
+        ),
+        metadata={
+            "unresolved_files": len(in_quarantine),
+            "days": dg.MetadataValue.json(days),
+            "files": dg.MetadataValue.json(dict(list(in_quarantine.items())[:QUARANTINE_LISTED])),
+        },
+    )
+
+
+def landed_result(loaded: list[str], start: date, end: date) -> dg.AssetCheckResult:
+    with_files = {parse_landing_path(path).partition_date for path in loaded}
+    missing = [day.isoformat() for day in days_in(start, end) if day not in with_files]
+    listed = ", ".join(missing[:10]) + (
+        f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+    )
+    return dg.AssetCheckResult(
+        check_name="files_landed",
+        passed=not missing,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"no files landed for {listed}" if missing else None,
+        metadata={
+            "days_without_files": dg.MetadataValue.json(missing),
+            "files_loaded": len(loaded),
+        },
+    )
 
 
 def raw_assets(target: Target) -> list[dg.AssetsDefinition]:

@@ -16,7 +16,7 @@ blocking, so a duplicate key stops everything downstream of it.
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -31,7 +31,7 @@ from retail_platform.lib.environment import environment
 from retail_platform.lib.gcp_credentials import CREDENTIALS_ENV, key_file_for_subprocess
 from retail_platform.lib.partitions import transaction_date_partitions
 from retail_platform.lib.targets import WAREHOUSE_POOL
-from retail_platform.lib.warehouse import Warehouse
+from retail_platform.lib.warehouse import Warehouse, quoted_table
 
 PARTITIONED = "tag:partitioned"
 WINDOW_MIN_ENV = "RETAIL_WINDOW_MIN_DATE"
@@ -99,6 +99,60 @@ def with_row_counts(
         yield event
 
 
+STORED_FAILURES_SHOWN = 10  # rows of a failed test's stored failures on its check
+CELL_CHARS = 300
+
+
+def _markdown_table(columns: list[str], rows: list[tuple]) -> str:
+    def cell(value: Any) -> str:
+        text = "" if value is None else str(value)
+        text = text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…"
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def with_stored_failures(
+    context: dg.AssetExecutionContext,
+    events: list[Any],
+    manifest: Mapping[str, Any],
+    warehouse: Warehouse,
+) -> list[Any]:
+    """Add the failing rows of each failed dbt test that stores them (``store_failures``,
+    e.g. reject_rate_within_threshold: the day's top reasons, counts and examples) to its
+    check result, read back from the table dbt wrote (``retail_audit.<test>``): the rule is
+    the test's SQL only, the check shows what it found. Read once dbt has exited (DuckDB
+    allows one writing process)."""
+    result = []
+    for event in events:
+        if isinstance(event, dg.AssetCheckResult) and not event.passed:
+            unique_id = event.metadata.get("unique_id")
+            node = manifest.get("nodes", {}).get(getattr(unique_id, "value", unique_id), {})
+            if node.get("config", {}).get("store_failures"):
+                table = f"{node['schema']}.{node.get('alias') or node['name']}"
+                try:
+                    frame = warehouse.frame(
+                        f"SELECT * FROM {quoted_table(table)} LIMIT {STORED_FAILURES_SHOWN}"
+                    )
+                except Exception as error:  # the result stands without its rows
+                    context.log.warning(f"stored failures of {table} unavailable: {error}")
+                else:
+                    rows = list(frame.itertuples(index=False, name=None))
+                    event = event.with_metadata(
+                        {
+                            **event.metadata,
+                            "failures_table": dg.MetadataValue.text(table),
+                            "failing_rows": dg.MetadataValue.md(
+                                _markdown_table(list(frame.columns), rows)
+                            ),
+                        }
+                    )
+        result.append(event)
+    return result
+
+
 def run_dbt(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
@@ -118,6 +172,7 @@ def run_dbt(
     prune_run_folders(invocation.target_path.parent)
     # Report what did run (materializations, test results) before failing the step, so a
     # failed blocking test shows up as a failed check, not only as a failed step.
+    events = with_stored_failures(context, events, invocation.manifest, warehouse)
     yield from with_row_counts(context, events, warehouse)
     if not invocation.is_successful():
         error = invocation.get_error()

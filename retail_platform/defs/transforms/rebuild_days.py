@@ -9,7 +9,10 @@ lands. So files landed for the window's days can change other days:
 * an order whose lines, payments or shipments landed in the window changes in
   ``gold/fact_sales`` (and the daily marts) on the order's day;
 * an order that changed in the window changes its shipments' store in ``fact_shipments``;
-* a row rejected for a key that lands in the window is valid now, on its own day.
+* a row rejected for a key that lands in the window is valid now, on its own day: a
+  dimension key, or a valid version of an order (a payment or shipment is valid only if its
+  order has one); and a payment or shipment whose order was rejected for such a key (its
+  customer or store) too, as the order becomes valid in the same run.
 
 Those days are found here, from the raw rows the run just loaded and silver as it stands,
 before dbt runs; the dbt step then replaces the window's days and these (sql/macros/
@@ -118,7 +121,7 @@ def _rows_a_new_key_validates(query: _Query, raw: set[str]) -> None:
         for referenced, column in entity.references:
             if entity.name not in raw or referenced not in raw:
                 continue
-            landed = query.window_rows(referenced)
+            keys = _keys_that_may_become_valid(query, referenced, column, raw)
             query.add(
                 f"SELECT rejected.transaction_date FROM {SILVER_SCHEMA}.{REJECTS} AS rejected "
                 f"JOIN {RAW_SCHEMA}.{entity.name} AS row_ "
@@ -126,8 +129,32 @@ def _rows_a_new_key_validates(query: _Query, raw: set[str]) -> None:
                 "AND row_._source_line = rejected.source_line "
                 f"WHERE rejected.entity = '{entity.name}' "
                 f"AND rejected.reason = '{unknown_reason(column)}' "
-                f"AND row_.{column} IN (SELECT {column} FROM {landed} AS landed)"
+                f"AND row_.{column} IN ({keys})"
             )
+
+
+def _keys_that_may_become_valid(query: _Query, entity: str, column: str, raw: set[str]) -> str:
+    """A SELECT of the ``column`` keys of ``entity`` that the window's files may make known:
+    the keys its raw window rows name (a dimension key that lands; an order's valid version
+    that lands) and, for an entity that references others itself (orders), the keys of its
+    rejected rows whose own missing key may become known in the window (a customer landing
+    validates their order, and so the order's payments and shipments). A superset: a day
+    rebuilt for nothing is rebuilt to the same rows."""
+    parts = [f"SELECT {column} FROM {query.window_rows(entity)} AS landed"]
+    for referenced, reference_column in ENTITIES[entity].references:
+        if referenced not in raw:
+            continue
+        inner = _keys_that_may_become_valid(query, referenced, reference_column, raw)
+        parts.append(
+            f"SELECT row_.{column} FROM {SILVER_SCHEMA}.{REJECTS} AS rejected "
+            f"JOIN {RAW_SCHEMA}.{entity} AS row_ "
+            "ON row_._source_file = rejected.source_file "
+            "AND row_._source_line = rejected.source_line "
+            f"WHERE rejected.entity = '{entity}' "
+            f"AND rejected.reason = '{unknown_reason(reference_column)}' "
+            f"AND row_.{reference_column} IN ({inner})"
+        )
+    return " UNION ALL ".join(parts)
 
 
 def rebuild_days(warehouse: Warehouse, start: date, end: date) -> list[date]:

@@ -76,7 +76,11 @@ select
     orders.employee_id,
     orders.channel,
     orders.status,
-    orders.status in ('completed', 'returned') as is_sale,
+    {#- Contract: an order none of whose lines is valid is incomplete, and no sale. Its
+        lines are looked up on every day, so one landing later completes it (the run that
+        loads the line rebuilds the order's day, rebuild_days.py). -#}
+    orders.status in ('completed', 'returned') and order_lines.order_id is not null as is_sale,
+    order_lines.order_id is null as is_incomplete,
     orders.status = 'returned' as is_returned,
     orders.status = 'cancelled' as is_cancelled,
     coalesce(payments.payment_status, 'none') as payment_status,
@@ -89,7 +93,8 @@ select
     cast(coalesce(order_lines.gross_amount - order_lines.net_amount, 0) as {{ type_money() }})
         as discount_amount,
     {#- Contract: net revenue counts sales (completed, returned) and takes returns back,
-        so a returned order contributes 0 and a cancelled order is no sale. -#}
+        so a returned order contributes 0 and a cancelled order is no sale (an incomplete
+        order has no lines: 0). -#}
     cast(case when orders.status = 'completed' then coalesce(order_lines.net_amount, 0) else 0 end
         as {{ type_money() }}) as net_revenue,
     cast(case when orders.status = 'returned' then -coalesce(order_lines.net_amount, 0) else 0 end

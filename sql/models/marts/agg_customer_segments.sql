@@ -1,5 +1,7 @@
-{#- RFM per customer as of the latest transaction_date with sales: NTILE(5) scores
-    (ties broken by customer_id, so the scores are deterministic) and named segments. -#}
+{#- RFM per customer as of the latest transaction_date with sales (contract): each score is
+    least(5, 1 + floor(5 x percent_rank())) over its measure, fewer recency days scoring
+    higher, so equal values always get equal scores; then the named segments, first match
+    wins (rfm_score: sql/macros/contract.sql). -#}
 with sales as (
     select customer_id, transaction_date, net_revenue
     from {{ ref('fact_sales') }}
@@ -24,9 +26,9 @@ per_customer as (
 scored as (
     select
         *,
-        ntile(5) over (order by recency_days desc, customer_id) as r_score,
-        ntile(5) over (order by frequency, customer_id) as f_score,
-        ntile(5) over (order by monetary, customer_id) as m_score
+        {{ rfm_score('recency_days desc') }} as r_score,
+        {{ rfm_score('frequency') }} as f_score,
+        {{ rfm_score('monetary') }} as m_score
     from per_customer
 )
 
