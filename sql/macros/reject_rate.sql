@@ -4,33 +4,39 @@
     returns that day's top reasons (at most five), each with its count, the day's totals
     and three example rows (natural key, landing file:line, the payload as landed).
 
-    It reads the entity's validated rows (int_<entity>__validated: every raw row of the
-    window with its reject reason; silver/rejects holds exactly those with a reason), not
-    silver/rejects: dbt holds back a model's dependents on a failing test only when they
-    descend from everything the test reads, and gold does not descend from silver/rejects.
-    Read this way, a failing test (severity error) skips gold for the run.
+    It reads silver/rejects and the entity's raw window, so it runs after both; dbt holds
+    back only the models that descend from everything a test reads (dbt-core's
+    add_test_edges), so a failing test (severity error) skips gold, which waits for
+    silver/rejects (`depends_on` in each gold fact), and never the rest of silver: the
+    day's rejects and its other entities are written, for the user to read and for a later
+    run to re-validate (defs/transforms/rebuild_days.py reads silver/rejects).
 
     The failing rows are stored (store_failures) in retail_audit.<test name>, replaced by
     each run of the test; Dagster shows them on the check (defs/transforms/assets.py). -#}
 {% test reject_rate_within_threshold(model, entity, max_rate=none) %}
 {{ config(severity='error', store_failures=true, schema='retail_audit') }}
 {%- set threshold = (max_rate if max_rate is not none else var('max_reject_rate')) | float -%}
-{%- set spec = contract_entities()[entity] -%}
-with validated as (
-    select
-        _partition_date as transaction_date,
-        _reject_reason as reason,
-        {{ key_text(spec['key']) }} as natural_key,
-        _source_file as source_file,
-        _source_line as source_line,
-        _payload as payload
-    from {{ ref('int_' ~ entity ~ '__validated') }}
+with landed as (
+    select cast(_partition_date as date) as transaction_date, count(*) as landed_rows
+    from {{ source('retail_raw', entity) }}
+    where {{ in_window_datetime('_partition_date') }}
+    group by 1
+),
+
+rejected_rows as (
+    select transaction_date, reason, natural_key, source_file, source_line, payload
+    from {{ ref('rejects') }}
+    where entity = '{{ entity }}' and {{ in_window('transaction_date') }}
 ),
 
 days as (
-    select transaction_date, count(*) as landed_rows, count(reason) as rejected_rows
-    from validated
-    group by transaction_date
+    select
+        landed.transaction_date,
+        landed.landed_rows,
+        count(rejected_rows.reason) as rejected_rows
+    from landed
+    left join rejected_rows on rejected_rows.transaction_date = landed.transaction_date
+    group by landed.transaction_date, landed.landed_rows
 ),
 
 bad_days as (
@@ -40,10 +46,9 @@ bad_days as (
 ),
 
 rejected as (
-    select validated.*
-    from validated
-    inner join bad_days on bad_days.transaction_date = validated.transaction_date
-    where validated.reason is not null
+    select rejected_rows.*
+    from rejected_rows
+    inner join bad_days on bad_days.transaction_date = rejected_rows.transaction_date
 ),
 
 reasons as (

@@ -51,28 +51,3 @@ class RetailDbtTranslator(DagsterDbtTranslator):
         spec = super().get_asset_spec(manifest, unique_id, project)
         policy = FRESHNESS_BY_LAYER.get(spec.group_name or "")
         return spec.replace_attributes(freshness_policy=policy) if policy else spec
-
-    def get_asset_check_spec(
-        self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str, project
-    ) -> dg.AssetCheckSpec | None:
-        """dagster-dbt's check spec, without the ephemeral models the test reads: an
-        ephemeral model is no asset, and a check that depends on a key no asset has breaks
-        job building (reject_rate_within_threshold reads ``int_<entity>__validated``; the
-        checked asset is built from it anyway)."""
-        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
-        nodes = manifest.get("nodes", {})
-        ephemeral = {
-            self.get_asset_key(nodes[parent])
-            for parent in manifest.get("parent_map", {}).get(unique_id, [])
-            if nodes.get(parent, {}).get("config", {}).get("materialized") == "ephemeral"
-        }
-        if spec is None or not ephemeral:
-            return spec
-        return dg.AssetCheckSpec(
-            name=spec.name,
-            asset=spec.asset_key,
-            description=spec.description,
-            additional_deps=[dep for dep in spec.additional_deps if dep.asset_key not in ephemeral],
-            metadata=spec.metadata,
-            blocking=spec.blocking,
-        )

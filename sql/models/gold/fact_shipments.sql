@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('rejects') }} (gold waits for the reject-rate tests: sql/macros/reject_rate.sql)
 {{ config(
     materialized='incremental',
     on_schema_change='fail',
