@@ -70,6 +70,7 @@ class Platform:
         raise_on_error: bool = True,
         run_config: dict | None = None,
         resources: dict | None = None,
+        tags: dict[str, str] | None = None,
     ) -> dg.ExecuteInProcessResult:
         """Materialize the window [first, last] (inclusive) as one run. By default every
         layer but the churn model's (tests of the churn layer select it explicitly);
@@ -89,7 +90,7 @@ class Platform:
                 [*ALL_ASSETS, *reconciliation_checks],
                 selection=selection,
                 resources={**self.resources(), **(resources or {})},
-                tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()},
+                tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat(), **(tags or {})},
                 raise_on_error=raise_on_error,
                 instance=self.instance,
                 run_config=run_config,

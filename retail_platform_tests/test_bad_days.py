@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 import dagster as dg
 import pytest
 
+from retail_platform.defs.transforms.assets import MAX_REJECT_RATE_TAG
 from retail_platform.lib.landing_zone import landing_path
 from retail_platform.lib.simulator import SimulationConfig, simulate
 from retail_platform_tests.handmade import jsonl, row
@@ -29,7 +30,7 @@ DAY_3 = date(2025, 1, 3)  # dimension files only
 ORDERS = dg.AssetKey(["raw", "orders"])
 CUSTOMERS = dg.AssetKey(["raw", "customers"])
 FACT_SALES_DAY_2 = (
-    "SELECT * EXCLUDE (_loaded_at) FROM retail_gold.fact_sales "
+    "SELECT * FROM retail_gold.fact_sales "
     f"WHERE transaction_date = DATE '{DAY_2}' ORDER BY order_id"
 )
 
@@ -66,10 +67,14 @@ def test_a_normal_day_passes_the_reject_rate_checks(platform):
 
 def test_a_day_with_30_percent_invalid_orders_fails_and_does_not_reach_gold(platform, tmp_path):
     bad = platform.copy_to(tmp_path / "bad")
-    before = bad.query(FACT_SALES_DAY_2.replace("EXCLUDE (_loaded_at) ", ""))
+    before = bad.query(FACT_SALES_DAY_2)
+    before_ids = {
+        order_id for (order_id,) in bad.query(f"SELECT order_id FROM ({FACT_SALES_DAY_2})")
+    }
     assert before
     orders = [p for p in bad.landing.list_files("orders", DAY_2)]
     broken = 0
+    broken_ids, intact_ids = set(), set()
     for file in orders:
         lines = bad.landing.read_bytes(file.path).decode().splitlines()
         rows = [json.loads(line) for line in lines]
@@ -77,6 +82,9 @@ def test_a_day_with_30_percent_invalid_orders_fails_and_does_not_reach_gold(plat
             if number % 10 < 3:  # 30 % of the orders
                 record["ordered_at"] = "not a time"
                 broken += 1
+                broken_ids.add(record["order_id"])
+            else:
+                intact_ids.add(record["order_id"])
         bad.landing.write_bytes(file.path, jsonl(rows))
     assert broken >= 5
 
@@ -97,9 +105,27 @@ def test_a_day_with_30_percent_invalid_orders_fails_and_does_not_reach_gold(plat
     assert stored[0][0] == "invalid_ordered_at" and stored[0][1] >= broken
     assert stored[0][3] and stored[0][4]  # three examples
     # gold was not built for the run: the day's sales are as they were
-    assert bad.query(FACT_SALES_DAY_2.replace("EXCLUDE (_loaded_at) ", "")) == before
+    assert bad.query(FACT_SALES_DAY_2) == before
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     assert dg.AssetKey(["gold", "fact_sales"]) not in materialized
+    # the rest of silver was written: the day's rejects are there to read, with the reason
+    assert dg.AssetKey(["silver", "rejects"]) in materialized
+    assert dg.AssetKey(["silver", "payments"]) in materialized
+    assert bad.query(
+        "SELECT count(*) FROM retail_silver.rejects "
+        f"WHERE entity = 'orders' AND reason = 'invalid_ordered_at' "
+        f"AND transaction_date = DATE '{DAY_2}'"
+    ) == [(broken,)]
+
+    # Accepted on purpose for one run (run tag): gold takes the day without the bad orders.
+    accepted = bad.run(DAY_2, tags={MAX_REJECT_RATE_TAG: "0.6"})
+    assert accepted.success
+    assert check_results(accepted)[("silver/orders", "reject_rate_orders")].passed
+    # an order leaves the day's sales when every version of it landed that day is broken
+    gone = broken_ids - intact_ids
+    assert gone
+    after = bad.query(f"SELECT order_id FROM ({FACT_SALES_DAY_2})")
+    assert {order_id for (order_id,) in after} == before_ids - gone
 
 
 def raw_checks(

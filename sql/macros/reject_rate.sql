@@ -15,7 +15,7 @@
     each run of the test; Dagster shows them on the check (defs/transforms/assets.py). -#}
 {% test reject_rate_within_threshold(model, entity, max_rate=none) %}
 {{ config(severity='error', store_failures=true, schema='retail_audit') }}
-{%- set threshold = (max_rate if max_rate is not none else var('max_reject_rate')) | float -%}
+{%- set threshold = max_rate if max_rate is not none else max_reject_rate() -%}
 with landed as (
     select cast(_partition_date as date) as transaction_date, count(*) as landed_rows
     from {{ source('retail_raw', entity) }}
@@ -100,3 +100,16 @@ left join examples as example_{{ number }}
     and example_{{ number }}.example_number = {{ number }}
 {%- endfor %}
 {% endtest %}
+
+
+{#- The threshold: RETAIL_MAX_REJECT_RATE when set (the dbt step sets it from the run tag
+    retail/max_reject_rate), else var('max_reject_rate'). Read only when the test executes,
+    like the window (window.sql): a value read while parsing would make dbt re-parse. -#}
+{%- macro max_reject_rate() -%}
+  {%- set value = (env_var('RETAIL_MAX_REJECT_RATE', '') if execute else '') | string | trim -%}
+  {%- set value = value if value else var('max_reject_rate') | string -%}
+  {%- if not modules.re.match('^(0([.][0-9]+)?|1([.]0+)?|[.][0-9]+)$', value) -%}
+    {{ exceptions.raise_compiler_error("max_reject_rate (RETAIL_MAX_REJECT_RATE) must be a number from 0 to 1, got " ~ value) }}
+  {%- endif -%}
+  {{ return(value | float) }}
+{%- endmacro -%}

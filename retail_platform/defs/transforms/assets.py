@@ -39,6 +39,11 @@ WINDOW_MAX_ENV = "RETAIL_WINDOW_MAX_DATE"
 WINDOW_EXTRA_ENV = "RETAIL_WINDOW_EXTRA_DAYS"
 # set, or for the unpartitioned models unset
 WINDOW_ENV = (WINDOW_MIN_ENV, WINDOW_MAX_ENV, WINDOW_EXTRA_ENV)
+#: The reject-rate threshold for one run (sql/macros/reject_rate.sql): a tag, so it can be
+#: set wherever a run or backfill is launched and stays on the run as the record of a day
+#: accepted with more rejects than usual. Without it, RETAIL_MAX_REJECT_RATE or 0.05.
+MAX_REJECT_RATE_TAG = "retail/max_reject_rate"
+MAX_REJECT_RATE_ENV = "RETAIL_MAX_REJECT_RATE"
 MANIFEST = ensure_manifest()
 
 
@@ -153,6 +158,26 @@ def with_stored_failures(
     return result
 
 
+def reject_rate_override(context: dg.AssetExecutionContext) -> dict[str, str]:
+    """The run tag's threshold as dbt reads it, or nothing when the run has no such tag."""
+    value = context.run.tags.get(MAX_REJECT_RATE_TAG)
+    if value is None:
+        return {}
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = -1.0
+    if not 0 <= rate <= 1:
+        raise dg.Failure(
+            f"Run tag {MAX_REJECT_RATE_TAG} must be a number from 0 to 1, got {value!r}"
+        )
+    context.log.warning(
+        f"This run accepts up to {rate:.0%} rejected rows per day and entity "
+        f"(run tag {MAX_REJECT_RATE_TAG})"
+    )
+    return {MAX_REJECT_RATE_ENV: str(rate)}
+
+
 def run_dbt(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
@@ -163,7 +188,7 @@ def run_dbt(
     # dbt-bigquery authenticates with ADC; a key given as GCP_CREDENTIALS becomes its key
     # file for the invocation.
     with (
-        environment(window, unset=WINDOW_ENV),
+        environment({**window, **reject_rate_override(context)}, unset=WINDOW_ENV),
         key_file_for_subprocess(os.environ.get(CREDENTIALS_ENV)),
     ):
         invocation = dbt.cli(args, context=context, raise_on_error=False)
