@@ -24,8 +24,8 @@ setup: $(STAMP)  ## the environment, and dbt's manifest.json (dbt parse) for the
 	RETAIL_TARGET=local $(BIN)/python -c \
 		"from retail_platform.defs.transforms.project import ensure_manifest; ensure_manifest()"
 
-demo: setup  ## simulate 120 days, run every layer and the churn model over them, headless
-	$(BIN)/retail-platform demo
+demo: setup  ## simulate the 120 days ending yesterday (UTC), run every layer and the churn model over them (DEMO_ARGS="--start 2025-05-01 --days 30")
+	$(BIN)/retail-platform demo $(DEMO_ARGS)
 
 dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (local target); says how to load data when empty
 	RETAIL_TARGET=local $(BIN)/python -m retail_platform.instance

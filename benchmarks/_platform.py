@@ -10,7 +10,7 @@ the work folder's environment, imports the code location as a run worker does
 * ``run``: a job over ``[first, last]``: one partition (``partition_key``, as the landing
   sensor asks) or a range as one run (the range tags, as ``make demo`` and a UI backfill
   with ``BackfillPolicy.single_run`` do), with ``execute_in_process`` on the persistent
-  instance in ``DAGSTER_HOME``, the API ``retail_platform/demo.py`` uses;
+  instance in ``DAGSTER_HOME``;
 * ``land_day``: simulate and land one more day;
 * ``mark_seen``: move a landing-sensor cursor past every file in the zone;
 * ``tick_and_run``: evaluate the real ``landing_sensor`` with that cursor and execute the

@@ -8,9 +8,10 @@
    previous run landed exactly the same simulation).
 2. Runs ``full_backfill`` over the whole range as **one run** on the embedded default
    (DuckDB file, local landing zone, DAGSTER_HOME, model folder of the work folder), in a
-   child process the way ``make demo`` runs it (``execute_in_process`` with the partition
-   range tags); raw -> silver -> gold -> marts -> churn model and scores. Histories shorter
-   than 120 days train the churn model on a label window of a third of their length.
+   child process with ``execute_in_process`` and the partition range tags (as ``make demo``
+   did before it launched its run from the code location; the steps run alike); raw ->
+   silver -> gold -> marts -> churn model and scores. Histories shorter than 120 days train
+   the churn model on a label window of a third of their length.
 3. Runs the baseline (``benchmarks/baseline_duckdb.py``) over the same landed files in a
    child process.
 

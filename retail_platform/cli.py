@@ -79,7 +79,7 @@ def _seed(value: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from retail_platform.lib.partitions import DEFAULT_START_DATE
+    from retail_platform.demo import DEFAULT_DAYS
     from retail_platform.lib.simulator import DEFAULT_ORDERS_PER_DAY
     from retail_platform.lib.targets import landing_uri
 
@@ -89,9 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim = commands.add_parser(
         "simulate",
         help="write simulated source files into a landing zone",
-        description="Write simulated source files into a landing zone. Any --orders-per-day "
-        "continues the same shop: a busier day brings more orders from the customers who "
-        "signed up by then, never customers that did not land.",
+        description="Write simulated source files into a landing zone. Days after the ones "
+        "that landed continue the same shop at any --orders-per-day: a busier day brings more "
+        "orders from the customers who signed up by then, never customers that did not land. "
+        "In an empty landing zone a new shop opens on --start.",
         formatter_class=_Help,
     )
     sim.add_argument(
@@ -118,17 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo",
         help="simulate days and run every layer over them, churn model included",
-        description="Simulate days into the landing zone (reused when it holds them) and run "
-        "full_backfill over them as one run.",
+        description="Simulate the days ending yesterday (UTC) into the landing zone and run "
+        "full_backfill over them as one run. A landing zone that holds days already keeps "
+        "them: they are reused, and continued up to yesterday. The data's first day becomes "
+        "the first partition (unless RETAIL_START_DATE is set).",
         formatter_class=_Help,
     )
     demo.add_argument(
         "--start", type=_date, default=None,
-        help="first day (RETAIL_START_DATE, now "
-        f"{os.environ.get('RETAIL_START_DATE', DEFAULT_START_DATE)})",
+        help="first day, YYYY-MM-DD (default: the DAYS days ending yesterday, UTC)",
     )  # fmt: skip
-    # 120 days: 60 days of features before the training cutoff + the 60-day churn label window.
-    demo.add_argument("--days", type=_positive, default=120, help="days to simulate")
+    demo.add_argument("--days", type=_positive, default=DEFAULT_DAYS, help="days to run over")
     demo.add_argument(
         "--orders-per-day", type=_positive, default=DEFAULT_ORDERS_PER_DAY,
         help="average orders a day",
@@ -239,20 +240,22 @@ def run_simulate(args: argparse.Namespace) -> int:
         FaultConfig,
         SimulationConfig,
         history_problem,
+        opening_day,
         simulate,
     )
 
     faults = FaultConfig.none() if args.no_faults else FaultConfig(
         malformed_files=args.malformed_rate
     )  # fmt: skip
+    zone = _open_landing(args.landing)
     config = SimulationConfig(
         seed=args.seed,
         orders_per_day=args.orders_per_day,
+        opened_on=opening_day(zone, args.start),  # the shop that landed, or a new one
         fmt=args.format,
         faults=faults,
         world_orders_per_day=DEFAULT_ORDERS_PER_DAY,
     )
-    zone = _open_landing(args.landing)
     problem = history_problem(zone, config, args.start)
     if problem:
         raise UserError(f"--start {args.start}: {problem}")
@@ -272,7 +275,23 @@ def run_simulate(args: argparse.Namespace) -> int:
         ) from None
     print(f"landing zone: {zone.uri()}")
     print(summary)
+    first = _first_partition()
+    if args.start < first:
+        print(
+            f"note: the partitions start on {first}: days before it are not loaded (the "
+            f"landing sensor quarantines their files); set RETAIL_START_DATE={args.start} for them"
+        )
     return 0
+
+
+def _first_partition() -> date:
+    """The first partition the code location would have (lib/partitions.py)."""
+    try:
+        from retail_platform.lib.partitions import resolve_start_date
+
+        return date.fromisoformat(resolve_start_date()[0])
+    except ValueError as error:  # RETAIL_START_DATE, or data/demo.json, is not a date
+        raise UserError(str(error)) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -281,18 +300,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "simulate":
             return run_simulate(args)
-        from retail_platform.demo import run_demo
-        from retail_platform.lib.partitions import start_date
+        from retail_platform.demo import DemoError, run_demo
         from retail_platform.lib.targets import landing_uri
 
         _open_landing(landing_uri(), option="RETAIL_LANDING")
-
+        _first_partition()  # a RETAIL_START_DATE that is no date says so before any work
         try:
-            start = args.start or date.fromisoformat(start_date())
-        except ValueError as error:  # RETAIL_START_DATE is not a date
-            raise UserError(f"{error}: fix it or pass --start") from None
-        return run_demo(start=start, days=args.days, orders_per_day=args.orders_per_day,
-                        seed=args.seed)  # fmt: skip
+            return run_demo(start=args.start, days=args.days,
+                            orders_per_day=args.orders_per_day, seed=args.seed)  # fmt: skip
+        except DemoError as error:
+            raise UserError(str(error)) from None
     except UserError as error:
         print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
         return USAGE_ERROR

@@ -74,9 +74,10 @@ def warehouse_status(database: str) -> str:
     if span:
         return f"warehouse {path} holds sales from {span[0]} to {span[1]}."
     return (
-        f"warehouse {path} is empty. To load demo data: `make demo` (simulates 120 days "
-        "and runs every layer, a few minutes), or in the UI launch `simulate_day` for a "
-        "few partitions: the landing sensor then loads each day through every layer."
+        f"warehouse {path} is empty. To load demo data: `make demo` (simulates the 120 days "
+        "ending yesterday and runs every layer, a few minutes), or in the UI launch "
+        "`simulate_day` for a few partitions: the landing sensor then loads each day through "
+        "every layer."
     )
 
 
@@ -95,7 +96,10 @@ def _sales_span(path: Path) -> tuple[date, date] | None:
 
 
 if __name__ == "__main__":  # `make dev`, before the UI starts
+    from retail_platform.lib.partitions import resolve_start_date
     from retail_platform.lib.targets import duckdb_path
 
     print(f"DAGSTER_HOME={dagster_home()}")
     print(warehouse_status(duckdb_path()))
+    first, source = resolve_start_date()
+    print(f"partitions: {first}..today ({source})")

@@ -1,6 +1,13 @@
 from __future__ import annotations
 
-import uuid
+import os
+
+# Tests keep fixed dates: the partitions start on 2025-01-01 whatever `make demo` recorded for
+# this checkout's data/ (lib/partitions.py reads it when RETAIL_START_DATE is unset). Set
+# before anything imports retail_platform.lib.partitions, which reads it at import.
+os.environ["RETAIL_START_DATE"] = "2025-01-01"
+
+import uuid  # noqa: E402
 from datetime import date, timedelta
 
 import dagster as dg

@@ -179,21 +179,51 @@ def test_cli_simulates_into_a_bucket_and_says_when_there_is_none(capsys, gcs_zon
 
 def test_cli_refuses_days_that_do_not_follow_the_landed_ones(capsys, tmp_path):
     landing = ["--landing", str(tmp_path), "--quiet", "--orders-per-day", "20"]
+    assert main(["simulate", "--start", "2025-01-01", "--days", "2", *landing]) == 0
     err = _one_line_error(capsys, ["simulate", "--start", "2024-12-31", *landing])
     assert "the simulated shop opens on 2025-01-01: start on 2025-01-01 or later" in err
     err = _one_line_error(capsys, ["simulate", "--start", "2025-01-05", *landing])
     assert f"{tmp_path} holds no files for 2025-01-04" in err
-    assert list(tmp_path.iterdir()) == []
-    assert main(["simulate", "--start", "2025-01-01", "--days", "2", *landing]) == 0
     assert main(["simulate", "--start", "2025-01-03", *landing]) == 0  # the next day: fine
     err = _one_line_error(capsys, ["simulate", "--start", "2025-01-05", *landing])
     assert "holds no files for 2025-01-04" in err
+    landed = {f.partition_date for f in LocalLandingZone(root=str(tmp_path)).list_files()}
+    assert landed == {date(2025, 1, 1), date(2025, 1, 2), date(2025, 1, 3)}
+
+
+def test_cli_opens_a_new_shop_on_the_first_day_of_an_empty_landing_zone(capsys, tmp_path):
+    """Any day opens a shop in an empty landing zone (make demo's 120 days ending yesterday
+    do); the days after it continue that shop, the world of its opening day."""
+    landing = ["--landing", str(tmp_path), "--quiet", "--orders-per-day", "20"]
+    opened = date(2026, 3, 10)
+    assert main(["simulate", "--start", "2026-03-10", "--days", "2", *landing]) == 0
+    assert main(["simulate", "--start", "2026-03-12", *landing]) == 0
+    zone = LocalLandingZone(root=str(tmp_path))
+    assert {f.partition_date for f in zone.list_files("stores")} == {opened}
+    config = SimulationConfig(
+        orders_per_day=20, opened_on=opened, world_orders_per_day=DEFAULT_ORDERS_PER_DAY
+    )
+    (orders,) = [b for b in simulate_day(config, date(2026, 3, 12)) if b.entity == "orders"
+                 and b.batch_id.endswith("-main")]  # fmt: skip
+    assert zone.read_bytes(orders.path) == render(orders)
+    assert "note:" not in capsys.readouterr().out  # 2026 is inside the tests' partitions
+
+
+def test_cli_says_when_days_fall_before_the_first_partition(capsys, tmp_path):
+    argv = ["simulate", "--start", "2024-12-30", "--landing", str(tmp_path), "--quiet",
+            "--orders-per-day", "20"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    # conftest pins RETAIL_START_DATE to 2025-01-01
+    assert (
+        "note: the partitions start on 2025-01-01: days before it are not loaded (the landing "
+        "sensor quarantines their files); set RETAIL_START_DATE=2024-12-30 for them"
+    ) in out
 
 
 @pytest.mark.parametrize("command", ["simulate", "demo"])
 def test_cli_help_shows_every_default(capsys, monkeypatch, command):
     monkeypatch.setenv("RETAIL_LANDING", "/somewhere/landing")
-    monkeypatch.setenv("RETAIL_START_DATE", "2025-02-01")
     with pytest.raises(SystemExit) as exit_:
         main([command, "--help"])
     assert exit_.value.code == 0
@@ -211,8 +241,8 @@ def test_cli_help_shows_every_default(capsys, monkeypatch, command):
             "--no-faults switch fault injection off",
         ],
         "demo": [
-            "first day (RETAIL_START_DATE, now 2025-02-01)",
-            "--days DAYS days to simulate (default: 120)",
+            "--start START first day, YYYY-MM-DD (default: the DAYS days ending yesterday, UTC)",
+            "--days DAYS days to run over (default: 120)",
             f"average orders a day (default: {DEFAULT_ORDERS_PER_DAY})",
             "--seed SEED same seed, same files (default: 42)",
         ],
@@ -224,7 +254,7 @@ def test_cli_help_shows_every_default(capsys, monkeypatch, command):
     assert len(options) == {"simulate": 9, "demo": 4}[command], options
     for option in options:  # every option documents its default, or that it has none
         described = listed.split(f"{option} ", 1)[1].split(" --", 1)[0]
-        assert "(default: " in described or "(required)" in described or "now " in described \
+        assert "(default: " in described or "(required)" in described \
             or option in ("--no-faults", "--quiet"), option  # fmt: skip
 
 
@@ -246,15 +276,20 @@ def test_simulate_day_job_writes_that_days_files(tmp_path):
 
 def test_simulate_day_job_refuses_a_day_after_a_gap(tmp_path):
     zone = LocalLandingZone(root=str(tmp_path))
+    small = {"ops": {"write_simulated_day": {"config": {"orders_per_day": 20}}}}
+    assert simulate_day_job.execute_in_process(
+        partition_key="2025-01-01", resources={"landing_zone": zone}, run_config=small
+    ).success
     result = simulate_day_job.execute_in_process(
-        partition_key="2025-01-03", resources={"landing_zone": zone}, raise_on_error=False
-    )
+        partition_key="2025-01-03", resources={"landing_zone": zone}, run_config=small,
+        raise_on_error=False,
+    )  # fmt: skip
     assert not result.success
     (failure,) = [e for e in result.all_events if e.is_step_failure]
     message = failure.step_failure_data.user_failure_data.description
     assert message.startswith("not simulating 2025-01-03: ")
     assert "holds no files for 2025-01-02" in message
-    assert list(zone.list_files()) == []
+    assert {f.partition_date for f in zone.list_files()} == {date(2025, 1, 1)}
 
 
 def test_the_bigquery_target_of_the_dbt_project_parses(tmp_path):

@@ -7,6 +7,7 @@ import pytest
 from retail_platform.lib.landing_zone import (
     GCSLandingZone,
     LocalLandingZone,
+    landed_span,
     landing_path,
     landing_path_problem,
     landing_zone_from_uri,
@@ -47,6 +48,16 @@ def test_write_list_read(zone):
     assert [f.path for f in zone.list_files("stores")] == [files[2].path]
     assert zone.read_bytes(PATH) == b"one\n"
     assert files[0].size == 4
+
+
+def test_the_landed_span_is_the_first_and_last_day_with_contract_files(zone):
+    """What make demo and the simulator read as the shop's opening day and last day."""
+    assert landed_span(zone) is None
+    zone.write_bytes(landing_path("orders", date(2025, 3, 4), "b", "jsonl"), b"{}\n")
+    zone.write_bytes(landing_path("stores", DAY, "b", "jsonl"), b"{}\n")
+    zone.write_bytes("orders/transaction_date=2025-02-01/notes.txt", b"not a contract file")
+    zone.write_bytes("quarantine/orders/transaction_date=2025-03-09/b.jsonl", b"quarantined")
+    assert landed_span(zone) == (DAY, date(2025, 3, 4))
 
 
 def test_rewriting_a_file_gives_it_a_newer_version(zone):

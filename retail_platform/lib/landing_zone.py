@@ -558,3 +558,11 @@ def landing_zone_from_uri(uri: str) -> LocalLandingZone | GCSLandingZone:
             raise ValueError(f"no bucket in {uri!r}")
         return GCSLandingZone(bucket=bucket, prefix=prefix)
     return LocalLandingZone(root=uri)
+
+
+def landed_span(zone: LandingZone) -> tuple[date, date] | None:
+    """The first and the last ``transaction_date`` with contract files in ``zone`` (late
+    batches land in their own day's folder, so the last is the last day delivered), or
+    None when nothing landed. One listing of every entity."""
+    days = [file.partition_date for file in zone.list_files()]
+    return (min(days), max(days)) if days else None

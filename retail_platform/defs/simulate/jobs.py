@@ -2,10 +2,11 @@
 
 Pick a partition in the launchpad and the simulator writes that day's files into
 the landing zone, exactly as ``retail-platform simulate --start DAY --days 1``
-would (same default volume, same world: any ``orders_per_day`` continues the days
-that landed before, with the same customers); the landing sensor then notices them.
-A partition that does not follow the landed days (nothing landed the day before it)
-fails with a message that says which day to simulate instead.
+would (same default volume, same world: the shop whose files landed, e.g. ``make
+demo``'s, and any ``orders_per_day`` continues the days that landed before, with the
+same customers); the landing sensor then notices them. In an empty landing zone the day
+opens a new shop. A partition that does not follow the landed days (nothing landed the
+day before it) fails with a message that says which day to simulate instead.
 """
 
 from datetime import date
@@ -39,6 +40,7 @@ def write_simulated_day(
         FaultConfig,
         SimulationConfig,
         history_problem,
+        opening_day,
         simulate,
     )
 
@@ -46,6 +48,7 @@ def write_simulated_day(
     settings = SimulationConfig(
         seed=config.seed,
         orders_per_day=config.orders_per_day,
+        opened_on=opening_day(landing_zone, day),  # the shop that landed, or a new one
         fmt=config.file_format,
         faults=FaultConfig() if config.inject_faults else FaultConfig.none(),
         world_orders_per_day=DEFAULT_ORDERS_PER_DAY,  # the CLI's and make demo's world

@@ -28,7 +28,9 @@ signed up by that day. So a day simulated at another volume than the days before
 refers only to stores, employees, products and customers that landed by then or land
 in that day's own files (a new customer arrives with its customer row). The
 ``retail-platform`` CLI, the ``simulate_day`` job and ``make demo`` all simulate the
-world sized for ``DEFAULT_ORDERS_PER_DAY``.
+world sized for ``DEFAULT_ORDERS_PER_DAY``, opened on the first day landed in the zone
+(``opening_day``; an empty zone opens a shop on the first day simulated), so each continues
+what the others landed.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ __all__ = [
     "SimulationSummary",
     "history_problem",
     "main_batch_id",
+    "opening_day",
     "late_batch_id",
     "render",
     "simulate",
@@ -386,12 +389,23 @@ def simulate_day(config: SimulationConfig, day: date) -> list[LandingBatch]:
 # ----------------------------------------------------------------------------- many days
 
 
+def opening_day(zone: LandingZone, start: date) -> date:
+    """The day the shop whose files are in ``zone`` opened: the first day that landed there
+    (it delivers the stores, staff and catalogue), or ``start`` in an empty zone, where a
+    simulation opens a new shop. The ``opened_on`` of a config that continues ``zone``."""
+    from retail_platform.lib.landing_zone import landed_span
+
+    span = landed_span(zone)
+    return span[0] if span else start
+
+
 def history_problem(zone: LandingZone, config: SimulationConfig, start: date) -> str | None:
     """Why simulating from ``start`` into ``zone`` would not continue what landed there,
     or None. A day's orders refer to the stores, staff and catalogue of the opening day
     and to customers signed up on any day up to it, each delivered in its own day's
-    files: a simulation starts on the opening day, or on the day after a day that landed
-    (one listing of that day's folders)."""
+    files: a simulation starts on the opening day (``config.opened_on``, see
+    ``opening_day``), or on the day after a day that landed (one listing of that day's
+    folders)."""
     opened_on = config.opened_on
     if start < opened_on:
         return f"the simulated shop opens on {opened_on}: start on {opened_on} or later"
@@ -403,7 +417,7 @@ def history_problem(zone: LandingZone, config: SimulationConfig, start: date) ->
             f"{zone.uri()} holds no files for {before}: the customers who signed up on days "
             f"that did not land (and the stores, staff and catalogue, which land on the "
             f"opening day {opened_on}) would be missing; start the day after the last day "
-            f"landed, or on {opened_on} in an empty landing zone"
+            f"landed, or in an empty landing zone (a new shop opens on its first day)"
         )
     return None
 
