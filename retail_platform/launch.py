@@ -13,6 +13,14 @@ launchpad does (dagster_graphql's ``create_valid_pipeline_run``), and handed to 
 instance's run launcher, as the daemon does with a queued run: the instance's
 QueuedRunCoordinator would wait for a daemon, which ``make demo`` does not start. The run
 worker is then a process of the code server, exactly as for a run launched from the UI.
+
+Private Dagster APIs: ``WorkspaceProcessContext``, ``WorkspaceFileTarget``,
+``JobSubsetSelector`` and ``instance.create_run`` with a remote origin. Dagster 1.13 has no
+public way to create a run with a code-location origin outside a running webserver (its
+own ``dagster job launch`` uses the same calls, dagster/_cli/job.py, and then queues the
+run for a daemon). They replace starting a webserver for the demo and launching through
+its GraphQL API (``DagsterGraphQLClient``); re-check them on every Dagster upgrade (pinned
+in uv.lock), and drop them if Dagster gets a public launch API that bypasses the queue.
 """
 
 from __future__ import annotations
