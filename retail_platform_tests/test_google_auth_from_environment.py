@@ -123,7 +123,8 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-SECRET = "-----BEGIN PRIVATE KEY-----\nMIIEsecret\n-----END PRIVATE KEY-----\n"
+# A sentinel, not a key: the errors must never echo any part of the value.
+SECRET = "sentinel-that-must-never-appear-in-an-error-4f1c9a"
 BAD_KEYS = [
     ("not base64 at all!", "is not valid base64"),
     ("abc", "is not valid base64"),  # bad padding: binascii.Error in dagster-gcp

@@ -31,6 +31,12 @@ from datetime import date, datetime
 from typing import Any
 
 import dagster as dg
+
+# Private: Dagster's clock (datetime.now(UTC) unless a test freezes it with
+# dagster._core.test_utils.freeze_time), so the sensor's settle and partition decisions can
+# be tested at chosen times. Replaces datetime.now(UTC); goes when Dagster exposes a public
+# clock or the tests pass `now` to the sensor's helpers instead (issue 22 moves private
+# imports into one patches folder).
 from dagster._time import get_current_datetime
 
 from retail_platform.defs.landing.cursor import (
