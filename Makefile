@@ -40,6 +40,9 @@ test-bigquery: setup  ## only the tests against the BigQuery and GCS emulators
 lint: setup
 	$(BIN)/ruff check retail_platform retail_platform_tests benchmarks
 	$(BIN)/ruff format --check retail_platform retail_platform_tests benchmarks
+	@# terraform is not in Debian's archive; where it is installed, its format is checked
+	@if command -v terraform >/dev/null; then terraform fmt -check -recursive deploy/terraform; \
+	else echo "terraform not installed: deploy/terraform's format not checked"; fi
 
 bench: setup  ## benchmarks; figures are appended to benchmarks/RESULTS.md (BENCH_ARGS="--only backfill,daily --keep")
 	$(BIN)/python benchmarks/run.py --record $(BENCH_ARGS)
