@@ -194,6 +194,7 @@ class BigQueryWarehouse(Warehouse):
         which would create it unpartitioned (dagster-io/dagster#15975). Lower-case column
         names: the IO manager upper-cases its frame's columns (dagster-io/dagster#14129);
         BigQuery matches them to these case-insensitively, so what lands reads as here."""
+        from google.api_core.exceptions import NotFound
         from google.cloud import bigquery
 
         quoted_table(table)
@@ -201,7 +202,13 @@ class BigQueryWarehouse(Warehouse):
         dataset = bigquery.Dataset(f"{self.project}.{table.split('.')[-2]}")
         if self.location:  # else the project's default location
             dataset.location = self.location
-        client.create_dataset(dataset, exists_ok=True)
+        # Looked up first: create_dataset(exists_ok=True) asks for bigquery.datasets.create
+        # on the project even when the dataset exists, which the pipeline's account does
+        # not have where the datasets are made ahead (deploy/terraform).
+        try:
+            client.get_dataset(dataset.reference)
+        except NotFound:
+            client.create_dataset(dataset, exists_ok=True)
         spec = bigquery.Table(
             f"{self.project}.{table}" if table.count(".") == 1 else table,
             schema=[
