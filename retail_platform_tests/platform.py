@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -101,12 +102,14 @@ class Platform:
             else:
                 os.environ["DBT_TARGET_PATH"] = saved_target
 
-    def run_out_of_order(self, first: date, last: date | None = None) -> dg.ExecuteInProcessResult:
+    def run_out_of_order(
+        self, first: date, last: date | None = None, **options: Any
+    ) -> dg.ExecuteInProcessResult:
         """A run of days whose customers, stores or products may land on a day not run yet:
         their rows are unknown_* rejects until then, so the run may fail, but only on the
         reject-rate checks (a bad day is never green); the day's other layers are rebuilt
         when the missing keys land."""
-        result = self.run(first, last, raise_on_error=False)
+        result = self.run(first, last, raise_on_error=False, **options)
         if not result.success:
             failed_steps = {e.step_key for e in result.get_step_failure_events()}
             failed_checks = {

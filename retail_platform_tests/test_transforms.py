@@ -8,7 +8,11 @@ import dagster as dg
 import pytest
 
 from retail_platform.defs.raw.assets import raw_asset_key
-from retail_platform.defs.transforms.assets import dbt_models, dbt_partitioned_models
+from retail_platform.defs.transforms.assets import (
+    MAX_REJECT_RATE_TAG,
+    dbt_models,
+    dbt_partitioned_models,
+)
 from retail_platform.lib.entities import ENTITIES
 from retail_platform.lib.landing_zone import landing_path
 from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate, simulate_day
@@ -35,8 +39,8 @@ def test_days_loaded_newest_first_equal_the_single_run(week, reference, tmp_path
     one window, and must end up identical."""
     platform = Platform(landing_root=week.landing_root, database=tmp_path / "warehouse.duckdb")
     assert platform.run(WEEK[0], WEEK[-1], selection=RAW).success  # raw: the landed log
-    for day in reversed(WEEK[-3:]):
-        assert platform.run(day, selection=PARTITIONED).success
+    for day in reversed(WEEK[-3:]):  # each may fail its reject-rate gate until older days run
+        platform.run_out_of_order(day, selection=PARTITIONED)
     assert platform.run(WEEK[0], WEEK[-4], selection=PARTITIONED).success
     assert platform.run(WEEK[-1], selection=UNPARTITIONED).success
     assert platform.snapshot(*LAYERS) == reference
@@ -134,10 +138,12 @@ def test_a_duplicate_in_silver_fails_the_dedup_check_and_blocks_gold(week, tmp_p
     assert "silver/customers" in materialized
     assert "gold/dim_customers" not in materialized
     # an order is valid only if its customer has a valid version in silver/customers
-    # (contract: no fact refers to a missing dimension row), so the orders wait too; a
-    # table that does not read customers is built
+    # (contract: no fact refers to a missing dimension row), so the orders wait too, and so
+    # does silver/rejects; every gold fact waits for silver/rejects (the reject-rate gate,
+    # sql/macros/reject_rate.sql); a silver table that does not read customers is built
     assert "silver/orders" not in materialized and "gold/fact_sales" not in materialized
-    assert "gold/fact_inventory" in materialized
+    assert "silver/rejects" not in materialized and "gold/fact_inventory" not in materialized
+    assert "silver/inventory" in materialized
 
 
 def _rebuilt_with_check(platform: Platform, day: date, table: str, asset: str, check: str):
@@ -203,7 +209,9 @@ def faulty(tmp_path_factory) -> tuple[Platform, Counter]:
                 for kind, count in batch.faults.items():
                     if kind.startswith("bad_rows:"):
                         injected[(batch.entity, kind.removeprefix("bad_rows:"))] += count
-    assert platform.run(start, start + timedelta(days=1)).success
+    # Fault rates far above a real day's, to exercise the contract's rules: the reject-rate
+    # gate (test_bad_days.py) would stop these days before gold, so this run accepts them.
+    assert platform.run(start, start + timedelta(days=1), tags={MAX_REJECT_RATE_TAG: "1"}).success
     return platform, injected
 
 
