@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from retail_platform.defs.alerts import alert_sensors
 from retail_platform.defs.dashboard.assets import dashboard_assets
 from retail_platform.defs.freshness import (
     orders_freshness_job,
@@ -53,7 +54,8 @@ def build_definitions(target: Target) -> dg.Definitions:
             orders_freshness_job,
         ],
         schedules=[churn_scoring_daily, churn_retrain_weekly, orders_freshness_schedule()],
-        sensors=[build_landing_sensor(daily_pipeline, downstream=built_from_raw)],
+        # The alert sensors post to RETAIL_ALERT_WEBHOOK_URL; unset, they skip (defs/alerts.py).
+        sensors=[build_landing_sensor(daily_pipeline, downstream=built_from_raw), *alert_sensors],
         resources=target.resources(),
         executor=target.executor,
     )

@@ -1,0 +1,93 @@
+"""The production instance's event log storage (deploy/dagster.yaml): Dagster's Postgres event
+log with the dead-run slot reclaiming of the local instance (``slot_reclaiming_storage.py``).
+
+Why production needs it: deploy/dagster.yaml runs on one VM (docker compose, or plain
+processes) with the DefaultRunLauncher, which starts every run as a subprocess of the code
+server. Run monitoring cannot tell that such a run's process is gone (the DefaultRunLauncher
+has no ``check_run_worker_health``), so a run killed mid-step (OOM, ``kill -9``, a container
+restart) would hold the ``warehouse`` pool's one slot for ever and every later run would
+wait. The run leases (``run_leases.py``: a ``flock`` per run, dropped by the kernel when the
+process dies) answer that question for every process on the machine, provided they all see
+the same lease folder: a volume mounted at the same path into the code server, daemon and
+webserver containers (``lease_folder`` below, default ``$DAGSTER_HOME/run_leases``). flock
+works across containers of one host on a local volume; it does not on NFS-like shares
+between hosts.
+
+On Kubernetes (K8sRunLauncher, a pod per run) use ``dagster_postgres.PostgresEventLogStorage``
+instead: each pod has its own file system, so a lease could not be seen by anyone else, and
+run monitoring's run worker health check (``check_run_worker_health``) fails a run whose pod
+died; ``free_slots_after_run_end_seconds`` then frees its slots (docs/deploy.md).
+
+Only the production instance imports this module (it needs dagster-postgres); the local
+instance keeps ``SlotReclaimingEventLogStorage`` on SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dagster import Field, StringSource
+from dagster._serdes import ConfigurableClassData
+from dagster_postgres import PostgresEventLogStorage
+
+# How PostgresEventLogStorage.from_config_value reads its own config (the URL, and the token
+# provider of `auth_provider: gcp_wif`, Cloud SQL IAM auth): the same helpers, so the
+# subclass accepts exactly the stock class's config plus `lease_folder`.
+from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
+
+from retail_platform.lib.slot_reclaiming_storage import ReclaimsDeadRunSlots
+
+
+def default_lease_folder() -> str:
+    """``$DAGSTER_HOME/run_leases``: DAGSTER_HOME is the same path in every process of one
+    deployment (and a volume, in compose)."""
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        raise ValueError("DAGSTER_HOME is not set and the event log storage has no lease_folder")
+    return os.path.join(home, "run_leases")
+
+
+class SlotReclaimingPostgresEventLogStorage(ReclaimsDeadRunSlots, PostgresEventLogStorage):
+    """``PostgresEventLogStorage`` + ``ReclaimsDeadRunSlots``; config: the Postgres storage's
+    (``postgres_db`` or ``postgres_url``, ...) and an optional ``lease_folder``."""
+
+    def __init__(
+        self,
+        postgres_url: str,
+        lease_folder: str | None = None,
+        should_autocreate_tables: bool = True,
+        inst_data: ConfigurableClassData | None = None,
+        token_provider: Any = None,
+    ) -> None:
+        self._lease_folder = Path(lease_folder or default_lease_folder())
+        super().__init__(
+            postgres_url=postgres_url,
+            should_autocreate_tables=should_autocreate_tables,
+            inst_data=inst_data,
+            token_provider=token_provider,
+        )
+
+    def lease_folder(self) -> Path:
+        return self._lease_folder
+
+    @classmethod
+    def config_type(cls) -> dict[str, Any]:
+        return {
+            **PostgresEventLogStorage.config_type(),
+            "lease_folder": Field(StringSource, is_required=False),
+        }
+
+    @classmethod
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
+    ) -> SlotReclaimingPostgresEventLogStorage:
+        return cls(
+            inst_data=inst_data,
+            postgres_url=pg_url_from_config(config_value),
+            lease_folder=config_value.get("lease_folder"),
+            should_autocreate_tables=config_value.get("should_autocreate_tables", True),
+            token_provider=get_token_provider_from_config(config_value),
+        )
