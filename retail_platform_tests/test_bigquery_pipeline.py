@@ -118,9 +118,10 @@ def test_the_bigquery_target_builds_every_mart_the_local_target_builds(
         assert [
             f"{e.asset_key.to_user_string()}:{e.check_name}" for e in checks if not e.passed
         ] == []
-        # dbt's tables carry a row count (BigQuery table metadata), views none. The
-        # emulator does not keep numRows after DML (dbt's merges), so its value is not
-        # compared here; test_bigquery_target checks it after a load job.
+        # dbt's tables carry a row count, views none. An unpartitioned table's is BigQuery
+        # table metadata, whose numRows the emulator does not keep after DML (dbt's
+        # merges), so it is not compared here; test_bigquery_target checks it after a load
+        # job. A partitioned table's is counted by a query, compared below.
         counted = {}
         for event in backfill.get_asset_materialization_events():
             materialization = event.step_materialization_data.materialization
@@ -129,6 +130,30 @@ def test_the_bigquery_target_builds_every_mart_the_local_target_builds(
         assert isinstance(counted["gold/fact_sales"].value, int)
         assert isinstance(counted["gold/dim_customers"].value, int)
         assert counted["marts/v_executive_summary"] is None
+        # A partitioned table's materialization of each day of the backfill counts the
+        # rows of the run's days, each day's too, by a query (which the emulator answers).
+        client = bigquery_env.client()
+        for asset, table in (("gold/fact_sales", "retail_gold.fact_sales"),
+                             ("gold/dim_customers", "retail_gold.dim_customers")):  # fmt: skip
+            counted_days = {
+                row[0]: row[1]
+                for row in client.query(
+                    f"SELECT transaction_date, count(*) FROM {table} "
+                    f"WHERE transaction_date >= '{START}' GROUP BY 1"
+                )
+            }
+            days = [START + datetime.timedelta(days=n) for n in range(DAYS)]
+            per_day = {str(day): counted_days.get(day, 0) for day in days}
+            partitions = [
+                e.step_materialization_data.materialization
+                for e in backfill.get_asset_materialization_events()
+                if e.asset_key.to_user_string() == asset
+            ]
+            assert sorted(m.partition for m in partitions) == sorted(per_day), asset
+            for materialization in partitions:
+                assert materialization.metadata["rows_by_day"].value == per_day, asset
+                for count in ("dagster/row_count", "dagster/partition_row_count"):
+                    assert materialization.metadata[count].value == sum(per_day.values()) > 0, count
 
     # 3. The same files through the local target (dbt's profile follows RETAIL_TARGET).
     monkeypatch.setenv("RETAIL_TARGET", "local")

@@ -49,6 +49,15 @@ def test_the_warehouse_resource_reads_through_the_real_client(bigquery_env):
         ["S1", "S2"],
         ["S2", "S1"],
     )
+    # rows per day of a window, for several tables in one query (partition row counts)
+    client.load_table_from_dataframe(
+        pd.DataFrame({"day": [datetime.date(2025, 1, 1)] * 3}), "retail_check.days"
+    ).result()
+    window = (datetime.date(2025, 1, 1), datetime.date(2025, 1, 2))
+    assert warehouse.rows_by_day(["retail_check.amounts", "retail_check.days"], "day", *window) == {
+        "retail_check.amounts": {datetime.date(2025, 1, 1): 1},
+        "retail_check.days": {datetime.date(2025, 1, 1): 3},
+    }
 
 
 def landed_rows_per_day(zone, entity: str) -> dict[datetime.date, int]:

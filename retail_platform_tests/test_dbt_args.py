@@ -21,9 +21,10 @@ from retail_platform_tests.conftest import WEEK_DAYS, WEEK_START
 from retail_platform_tests.platform import run_dbt
 
 
-def test_full_refresh_flag():
-    assert dbt_build_args(full_refresh=True) == ["build", "--full-refresh"]
-    assert dbt_build_args(full_refresh=False) == ["build"]
+def test_full_refresh_flag_and_no_unit_tests():
+    unit_tests_left_out = ["--exclude-resource-type", "unit_test"]  # test_dbt_unit_tests.py
+    assert dbt_build_args(full_refresh=True) == ["build", *unit_tests_left_out, "--full-refresh"]
+    assert dbt_build_args(full_refresh=False) == ["build", *unit_tests_left_out]
 
 
 def test_the_window_is_set_for_one_invocation_and_then_restored(monkeypatch):

@@ -1,5 +1,6 @@
 """The code location loads, as `dagster dev` would load it, with the expected graph."""
 
+import json
 import os
 import subprocess
 import sys
@@ -147,6 +148,49 @@ def test_every_asset_explains_itself_in_the_ui():
             assert node.metadata["dagster/column_schema"].columns, name
         fresh = node.freshness_policy is not None
         assert fresh == (key.path[0] in ("gold", "marts")), name
+
+
+def _columns(node) -> list:
+    schema = node.metadata["dagster/column_schema"]
+    return getattr(schema, "schema", schema).columns
+
+
+def test_the_ui_shows_the_types_and_meaning_of_raw_gold_and_mart_columns():
+    """Raw columns carry the contract's description (lib/entities.py). Gold and mart
+    models enforce a contract, so every column's type in the UI is the one dbt checked
+    the table against; each column is described. A dbt asset's description is its
+    model's, not its SQL. A partitioned model has the day column its partitions are
+    counted by (dagster/partition_row_count)."""
+    from retail_platform.definitions import defs
+    from retail_platform.defs.transforms.assets import DAY_COLUMN, MANIFEST
+    from retail_platform.lib.entities import LINEAGE_DESCRIPTIONS
+
+    graph = defs.resolve_asset_graph()
+    for name, entity in ENTITIES.items():
+        columns = {c.name: c.description for c in _columns(graph.get(dg.AssetKey(["raw", name])))}
+        assert set(columns) == set(entity.column_names) | set(LINEAGE_DESCRIPTIONS), name
+        assert all(columns.values()), name
+        for key_column in entity.natural_key:
+            assert "natural key" in columns[key_column], (name, key_column)
+
+    nodes = json.loads(MANIFEST.read_text())["nodes"]
+    models = {n["name"]: n for n in nodes.values() if n["resource_type"] == "model"}
+    checked = 0
+    for key in graph.get_all_asset_keys():
+        layer, model = key.path[0], key.path[-1]
+        if layer == "raw" or model not in models:  # raw assets are Python
+            continue
+        node, manifest_node = graph.get(key), models[model]
+        assert node.description == manifest_node["description"].strip(), model
+        if layer in ("gold", "marts"):
+            assert manifest_node["config"]["contract"]["enforced"], model
+            for column in _columns(node):
+                assert column.type not in ("", "?"), (model, column.name)
+                assert column.description, (model, column.name)
+            checked += 1
+        if "partitioned" in manifest_node["tags"]:
+            assert DAY_COLUMN in {column.name for column in _columns(node)}, model
+    assert checked == 20  # every gold and mart model
 
 
 def test_make_dev_says_how_to_load_data_into_an_empty_warehouse(tmp_path, week):

@@ -52,6 +52,45 @@ def test_rerunning_a_partition_changes_nothing(week, reference, tmp_path):
     assert platform.snapshot(*LAYERS) == reference
 
 
+def test_a_partitioned_table_reports_the_rows_of_the_runs_days(week, tmp_path):
+    """Each day a run materializes carries the rows of the run's days as dagster/row_count
+    and dagster/partition_row_count (a range run materializes each of its days with the
+    range's total), with each day's rows for a range, and the whole table's as
+    table_row_count. A merged dimension's rows of a day are the keys whose current version
+    landed that day."""
+    platform = week.copy_to(tmp_path)
+    two_days = platform.run(WEEK[1], WEEK[2], selection=PARTITIONED)
+    one_day = platform.run(WEEK[4], selection=PARTITIONED)
+    for result, run_days in ((two_days, WEEK[1:3]), (one_day, WEEK[4:5])):
+        materialized = {}
+        for event in result.get_asset_materialization_events():
+            materialization = event.step_materialization_data.materialization
+            materialized.setdefault(materialization.asset_key.to_user_string(), {})[
+                materialization.partition
+            ] = materialization.metadata
+        for asset in (
+            "gold/fact_sales",
+            "silver/rejects",
+            "silver/customers",
+            "gold/dim_customers",
+        ):
+            table = "retail_" + asset.replace("/", ".")
+            counted = dict(platform.query(
+                f"SELECT transaction_date, count(*) FROM {table} GROUP BY 1"))  # fmt: skip
+            per_day = {day.isoformat(): counted.get(day, 0) for day in run_days}
+            assert sorted(materialized[asset]) == sorted(per_day), asset
+            for metadata in materialized[asset].values():
+                assert metadata["dagster/row_count"].value == sum(per_day.values()), asset
+                assert metadata["dagster/partition_row_count"].value == sum(per_day.values())
+                assert metadata["table_row_count"].value == sum(counted.values()), asset
+                if len(run_days) > 1:
+                    assert metadata["rows_by_day"].value == per_day, asset
+                else:
+                    assert "rows_by_day" not in metadata, asset
+            if asset != "silver/rejects":  # the week has no invalid rows
+                assert 0 < sum(per_day.values()) < sum(counted.values()), asset
+
+
 def business_data(snapshot: dict, platform: Platform) -> dict:
     """The snapshot without bookkeeping: lineage columns (``_*``) and reconciliation tables."""
     result = {}

@@ -10,7 +10,11 @@ Before the server starts it:
   DuckDB's spatial extension there from the ``duckdb-extension-spatial`` package, since
   bqemulator runs ``INSTALL spatial`` at start-up and there is no network to download it;
 * adds ``*/*`` to the media types bqemulator accepts in multipart uploads: the real
-  google-cloud-bigquery client sends that for small ``load_table_from_*`` uploads.
+  google-cloud-bigquery client sends that for small ``load_table_from_*`` uploads;
+* lets bqemulator's rewrite of ``CREATE TABLE t (<columns>) AS <query>`` (which DuckDB
+  cannot parse) see a query in parentheses: dbt-bigquery writes every table with a
+  contract (``contract: {enforced: true}``) as ``... (<columns>) PARTITION BY ... AS
+  (SELECT ...)``, which BigQuery accepts and bqemulator's rewrite skipped.
 """
 
 from __future__ import annotations
@@ -45,6 +49,20 @@ def accept_any_media_type() -> None:
         upload._PERMITTED_MEDIA_CONTENT_TYPES = (*upload._PERMITTED_MEDIA_CONTENT_TYPES, "*/*")
 
 
+def rewrite_parenthesized_ctas() -> None:
+    from bqemulator.sql.rewriter import create_table_schema_ctas as rewriter
+    from sqlglot import exp
+
+    first_select = rewriter._first_select
+
+    def first_select_in_parentheses(body):
+        while isinstance(body, (exp.Subquery, exp.Paren)):
+            body = body.this
+        return first_select(body)
+
+    rewriter._first_select = first_select_in_parentheses
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -64,6 +82,7 @@ def main() -> None:
     if args.port is None:
         parser.error("give --port")
     accept_any_media_type()
+    rewrite_parenthesized_ctas()
 
     from bqemulator.config import PersistenceMode, Settings
     from bqemulator.server import run_forever

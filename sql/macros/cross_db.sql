@@ -7,14 +7,11 @@
 {%- macro bigquery__try_cast(expression, type) -%} safe_cast({{ expression }} as {{ type }}) {%- endmacro -%}
 
 
-{#- Exact money: DECIMAL(18,2) on DuckDB, NUMERIC on BigQuery (docs/contract.md). -#}
-{%- macro type_money() -%} {{ return(adapter.dispatch('type_money', 'retail_platform')()) }} {%- endmacro -%}
-{%- macro default__type_money() -%} decimal(18, 2) {%- endmacro -%}
-{%- macro bigquery__type_money() -%} numeric {%- endmacro -%}
-
-{%- macro type_rate() -%} {{ return(adapter.dispatch('type_rate', 'retail_platform')()) }} {%- endmacro -%}
-{%- macro default__type_rate() -%} decimal(6, 4) {%- endmacro -%}
-{%- macro bigquery__type_rate() -%} numeric {%- endmacro -%}
+{#- Exact money: DECIMAL(18,2) on DuckDB, NUMERIC on BigQuery (docs/contract.md); a rate;
+    a 64-bit float. Read from dbt_project.yml's vars, where the gold and mart contracts read
+    them too (a yml data_type cannot call a macro): each spelled in one place. -#}
+{%- macro type_money() -%} {{ return(var('type_money')[target.type]) }} {%- endmacro -%}
+{%- macro type_rate() -%} {{ return(var('type_rate')[target.type]) }} {%- endmacro -%}
 
 {%- macro type_int() -%} {{ return(adapter.dispatch('type_int', 'retail_platform')()) }} {%- endmacro -%}
 {%- macro default__type_int() -%} bigint {%- endmacro -%}
@@ -25,9 +22,7 @@
 {%- macro bigquery__type_text() -%} string {%- endmacro -%}
 
 {#- A 64-bit float (dbt.type_float() is 32-bit on DuckDB): model features, not money. -#}
-{%- macro type_double() -%} {{ return(adapter.dispatch('type_double', 'retail_platform')()) }} {%- endmacro -%}
-{%- macro default__type_double() -%} double {%- endmacro -%}
-{%- macro bigquery__type_double() -%} float64 {%- endmacro -%}
+{%- macro type_double() -%} {{ return(var('type_double')[target.type]) }} {%- endmacro -%}
 
 {#- A zone-less timestamp (raw's _partition_date and _ingested_at). -#}
 {%- macro type_datetime() -%} {{ return(adapter.dispatch('type_datetime', 'retail_platform')()) }} {%- endmacro -%}

@@ -22,7 +22,7 @@ from pathlib import Path
 import dagster as dg
 
 from retail_platform.lib.duckdb_lock import retry_when_locked
-from retail_platform.lib.entities import ENTITIES, PARTITION_COLUMN, Entity
+from retail_platform.lib.entities import ENTITIES, LINEAGE_DESCRIPTIONS, PARTITION_COLUMN, Entity
 from retail_platform.lib.landing_zone import LandingZone, parse_landing_path
 from retail_platform.lib.partitions import transaction_date_partitions
 from retail_platform.lib.raw_batches import (
@@ -103,11 +103,7 @@ def build_raw_asset(entity: Entity, target: Target) -> dg.AssetsDefinition:
             "partition_expr": PARTITION_COLUMN,
             "schema": RAW_SCHEMA,
             "natural_key": ", ".join(entity.natural_key),
-            "dagster/column_schema": dg.TableSchema(
-                columns=[
-                    dg.TableColumn(name, kind) for name, kind in raw_column_types(entity).items()
-                ]
-            ),
+            "dagster/column_schema": raw_column_schema(entity),
         },
     )
     def raw_entity(
@@ -183,6 +179,28 @@ def build_raw_asset(entity: Entity, target: Target) -> dg.AssetsDefinition:
             yield landed_result(landed.files, window.start.date(), window.end.date())
 
     return raw_entity
+
+
+def raw_column_schema(entity: Entity) -> dg.TableSchema:
+    """The raw table's columns, each described from the contract (lib/entities.py). Raw
+    keeps every landed value as its text, so a column's type here is the raw table's; the
+    description names the contract type silver casts it to."""
+    kinds = dict(entity.columns)
+
+    def description(name: str) -> str:
+        if name not in kinds:
+            return LINEAGE_DESCRIPTIONS[name]
+        text = entity.column_description(name)
+        if kinds[name] == "string":
+            return text
+        return f"{text} Kept as the landed text; silver casts it to {kinds[name]}."
+
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(name, kind, description=description(name))
+            for name, kind in raw_column_types(entity).items()
+        ]
+    )
 
 
 def quarantined_in_window(

@@ -16,7 +16,8 @@ blocking, so a duplicate key stops everything downstream of it.
 """
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from datetime import date, timedelta
 from typing import Any
 
 import dagster as dg
@@ -73,35 +74,106 @@ def dbt_window_env(
     return env
 
 
+#: The column every partitioned model is partitioned by: the day a row belongs to.
+DAY_COLUMN = "transaction_date"
+#: A run of at most this many days also lists its rows per day (``rows_by_day``). Each
+#: day's materialization carries the run's metadata, so a year's backfill would store
+#: the 365-day list 365 times per asset.
+ROWS_BY_DAY_MAX_DAYS = 31
+
+
+def _table_of(context: dg.AssetExecutionContext, event: Any) -> str | None:
+    """The warehouse table of a dbt model's output, as the manifest names it."""
+    if not isinstance(event, dg.Output):
+        return None
+    key = context.asset_key_for_output(event.output_name)
+    table = context.assets_def.specs_by_key[key].metadata.get("dagster/table_name")
+    return None if table is None else str(getattr(table, "value", table))
+
+
+def _has_day_column(context: dg.AssetExecutionContext, output_name: str) -> bool:
+    """Whether the model's yml declares the day column (its column schema, from the
+    manifest): the rows of a partition are the rows of that day."""
+    key = context.asset_key_for_output(output_name)
+    schema = context.assets_def.specs_by_key[key].metadata.get("dagster/column_schema")
+    schema = getattr(schema, "schema", schema)
+    return schema is not None and DAY_COLUMN in {column.name for column in schema.columns}
+
+
+def partition_rows_metadata(
+    rows_by_day: dict[date, int], start: date, end: date, table_rows: int | None
+) -> dict:
+    """A partitioned table's counts for the run's days [start, end): their rows as
+    ``dagster/row_count`` and ``dagster/partition_row_count`` (what the raw assets report
+    for a partition too; a run over a range materializes each of its days with the
+    range's total), which days those are, for a range of at most ROWS_BY_DAY_MAX_DAYS each
+    day's rows, and the whole table's rows as ``table_row_count``."""
+    days = [start + timedelta(days=offset) for offset in range((end - start).days)]
+    rows = sum(rows_by_day.get(day, 0) for day in days)
+    metadata: dict[str, Any] = {
+        "dagster/row_count": rows,
+        "dagster/partition_row_count": rows,
+        "partition_row_count_days": (
+            days[0].isoformat()
+            if len(days) == 1
+            else f"{days[0]} to {days[-1]} ({len(days)} days, the run's partitions)"
+        ),
+    }
+    if 1 < len(days) <= ROWS_BY_DAY_MAX_DAYS:
+        metadata["rows_by_day"] = dg.MetadataValue.json(
+            {day.isoformat(): rows_by_day.get(day, 0) for day in days}
+        )
+    if table_rows is not None:
+        metadata["table_row_count"] = table_rows
+    return metadata
+
+
 def with_row_counts(
     context: dg.AssetExecutionContext, events: list[Any], warehouse: Warehouse
 ) -> Iterator[Any]:
-    """Add ``dagster/row_count`` to each table's materialization once dbt has exited
-    (views have none: counting one runs its whole query).
+    """Add row counts to each table's materialization once dbt has exited: a partitioned
+    model's are the rows of the run's days (partition_rows_metadata), another's
+    ``dagster/row_count`` the whole table. Views have none: counting one runs its whole
+    query.
 
     dagster-dbt's ``fetch_row_counts()`` queries while dbt still runs; DuckDB allows one
-    writer process per file, so we count afterwards, through the warehouse resource, in
-    one connection (metadata calls on BigQuery).
+    writer process per file, so we count afterwards, through the warehouse resource:
+    the tables are the manifest's relations, the days query parameters.
     """
-
-    def table_of(event: Any) -> str | None:
-        if not isinstance(event, dg.Output):
-            return None
-        key = context.asset_key_for_output(event.output_name)
-        table = context.assets_def.specs_by_key[key].metadata.get("dagster/table_name")
-        return None if table is None else str(getattr(table, "value", table))
-
-    tables = [table for event in events if (table := table_of(event))]
-    try:
-        counts = warehouse.row_counts(tables) if tables else {}
-    except Exception as error:  # the models are built: a missing count must not fail them
-        context.log.warning(f"row counts unavailable: {error}")
-        counts = {}
+    tables = {event.output_name: table for event in events if (table := _table_of(context, event))}
+    counts: dict[str, int | None] = {}
+    if tables:
+        counts = _counted(
+            context, "row counts", lambda: warehouse.row_counts(sorted(set(tables.values())))
+        )
+    by_day: dict[str, dict[date, int]] = {}
+    day_tables = sorted({table for name, table in tables.items() if _has_day_column(context, name)})
+    if day_tables and context.assets_def.partitions_def is not None:
+        window = context.partition_time_window
+        start, end = window.start.date(), window.end.date()
+        by_day = _counted(
+            context,
+            "partition row counts",
+            lambda: warehouse.rows_by_day(day_tables, DAY_COLUMN, start, end),
+        )
     for event in events:
-        rows = counts.get(table_of(event) or "")
-        if rows is not None:
-            event = event.with_metadata({**event.metadata, "dagster/row_count": rows})
-        yield event
+        table = tables.get(getattr(event, "output_name", None), "")
+        metadata: dict[str, Any] = {}
+        if table in by_day:
+            metadata = partition_rows_metadata(by_day[table], start, end, counts.get(table))
+        elif counts.get(table) is not None:
+            metadata["dagster/row_count"] = counts[table]
+        yield event.with_metadata({**event.metadata, **metadata}) if metadata else event
+
+
+def _counted(context: dg.AssetExecutionContext, what: str, count: Callable[[], dict]) -> dict:
+    """``count()``, or nothing when the warehouse cannot answer: the models are built, and a
+    missing count must not fail them."""
+    try:
+        return count()
+    except Exception as error:
+        context.log.warning(f"{what} unavailable: {error}")
+        return {}
 
 
 STORED_FAILURES_SHOWN = 10  # rows of a failed test's stored failures on its check
@@ -204,8 +276,14 @@ def run_dbt(
         raise error if error else dg.Failure(f"dbt {' '.join(args)} failed")
 
 
+#: dbt unit tests check the SQL, not the data: they give the same answer on every run, so
+#: the pipeline's builds leave them out (each costs queries; on BigQuery, jobs) and pytest
+#: runs them (test_dbt_unit_tests.py; by hand, `dbt test --select test_type:unit`).
+WITHOUT_UNIT_TESTS = ["--exclude-resource-type", "unit_test"]
+
+
 def dbt_build_args(full_refresh: bool) -> list[str]:
-    return ["build", "--full-refresh"] if full_refresh else ["build"]
+    return ["build", *WITHOUT_UNIT_TESTS, *(["--full-refresh"] if full_refresh else [])]
 
 
 @dbt_assets(

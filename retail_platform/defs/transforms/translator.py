@@ -47,6 +47,15 @@ class RetailDbtTranslator(DagsterDbtTranslator):
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return OWNERS
 
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        """The model's description from its yml. dagster-dbt's default appends the model's
+        raw SQL, which buries the description under Jinja in the UI; the code is one click
+        away (the asset's code reference)."""
+        description = (dbt_resource_props.get("description") or "").strip()
+        if description:
+            return description
+        return f"dbt {dbt_resource_props['resource_type']} {dbt_resource_props['name']}"
+
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         policy = FRESHNESS_BY_LAYER.get(spec.group_name or "")

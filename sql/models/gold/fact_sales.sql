@@ -42,7 +42,7 @@ order_lines as (
             ('line_amount', 'line_amount'),
         ]) }} as line_items,
         count(*) as line_count,
-        sum(quantity) as units,
+        cast(sum(quantity) as {{ type_int() }}) as units,
         sum(gross_amount) as gross_amount,
         sum(line_amount) as net_amount
     from lines

@@ -13,7 +13,7 @@ select
     parent.transaction_date,
     item.product_id,
     count(distinct parent.order_id) as orders,
-    sum(item.quantity) as units,
+    cast(sum(item.quantity) as {{ type_int() }}) as units,
     cast(sum(case when parent.status = 'completed' then item.line_amount else 0 end)
         as {{ type_money() }}) as net_revenue
 from {{ from_unnested(ref('fact_sales'), 'line_items', 'item') }}

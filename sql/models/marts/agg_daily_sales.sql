@@ -10,9 +10,9 @@
 select
     transaction_date,
     store_id,
-    sum(case when is_sale then 1 else 0 end) as orders,
+    cast(sum(case when is_sale then 1 else 0 end) as {{ type_int() }}) as orders,
     count(distinct case when is_sale then customer_id end) as customers,
-    sum(case when is_sale then units else 0 end) as items_sold,
+    cast(sum(case when is_sale then units else 0 end) as {{ type_int() }}) as items_sold,
     cast(sum(case when is_sale then gross_amount else 0 end) as {{ type_money() }}) as gross_revenue,
     cast(sum(net_revenue) as {{ type_money() }}) as net_revenue,
     {{ money_per(

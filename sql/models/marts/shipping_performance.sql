@@ -2,7 +2,7 @@
 select
     carrier,
     count(*) as shipments,
-    sum(case when is_delivered then 1 else 0 end) as delivered,
+    cast(sum(case when is_delivered then 1 else 0 end) as {{ type_int() }}) as delivered,
     sum(case when is_delivered and delay_days <= 0 then 1 else 0 end)
         / nullif(sum(case when is_delivered then 1 else 0 end), 0) as on_time_rate,
     avg(case when is_delivered then greatest(delay_days, 0) end) as avg_delay_days,

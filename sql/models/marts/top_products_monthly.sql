@@ -15,7 +15,7 @@ monthly as (
     select
         month,
         product_id,
-        sum(units) as units,
+        cast(sum(units) as {{ type_int() }}) as units,
         cast(sum(net_revenue) as {{ type_money() }}) as net_revenue
     from daily
     group by month, product_id

@@ -15,8 +15,9 @@ select
     daily.net_revenue,
     daily.avg_order_value,
     last_week.net_revenue as net_revenue_same_day_last_week,
+    {#- a ratio, a float on both engines (BigQuery divides NUMERICs exactly, DuckDB in floats) -#}
     case when last_week.net_revenue <> 0
-        then (daily.net_revenue - last_week.net_revenue) / last_week.net_revenue
+        then cast((daily.net_revenue - last_week.net_revenue) / last_week.net_revenue as {{ type_double() }})
     end as net_revenue_wow_change
 from daily
 left join {{ ref('dim_stores') }} as stores on stores.store_id = daily.store_id
