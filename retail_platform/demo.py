@@ -31,6 +31,7 @@ import re
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -346,9 +347,8 @@ def run_full_backfill(window: Window, log: Path) -> tuple[str, str | None, RunPr
     whose output goes to ``log``; print a line per step as the event log reports it.
     Returns the run's id, its status (None: it was never created) and what it reported."""
     from dagster import DagsterInstance
-    from dagster._core.utils import make_new_run_id
 
-    run_id = make_new_run_id()
+    run_id = str(uuid.uuid4())  # what Dagster's own run ids are
     tags = {RANGE_START_TAG: window.first.isoformat(), RANGE_END_TAG: window.last.isoformat()}
     command = [sys.executable, "-m", "retail_platform.launch", JOB, run_id, json.dumps(tags)]
     progress = RunProgress()

@@ -14,13 +14,12 @@ instance's run launcher, as the daemon does with a queued run: the instance's
 QueuedRunCoordinator would wait for a daemon, which ``make demo`` does not start. The run
 worker is then a process of the code server, exactly as for a run launched from the UI.
 
-Private Dagster APIs: ``WorkspaceProcessContext``, ``WorkspaceFileTarget``,
-``JobSubsetSelector`` and ``instance.create_run`` with a remote origin. Dagster 1.13 has no
-public way to create a run with a code-location origin outside a running webserver (its
-own ``dagster job launch`` uses the same calls, dagster/_cli/job.py, and then queues the
-run for a daemon). They replace starting a webserver for the demo and launching through
-its GraphQL API (``DagsterGraphQLClient``); re-check them on every Dagster upgrade (pinned
-in uv.lock), and drop them if Dagster gets a public launch API that bypasses the queue.
+Private Dagster APIs (``WorkspaceProcessContext``, ``WorkspaceFileTarget``,
+``JobSubsetSelector``, and ``instance.create_run`` with a remote origin): Dagster 1.13 has no
+public way to create a run with a code-location origin outside a running webserver (its own
+``dagster job launch`` uses the same calls, dagster/_cli/job.py, and then queues the run for
+a daemon). The imported names come from ``patches/dagster_private.py``, which says what they
+replace and when they can go.
 """
 
 from __future__ import annotations
@@ -51,8 +50,10 @@ def launch_and_wait(
     """Create run ``run_id`` of ``job_name`` from the only code location of
     ``workspace_file``, launch it on the instance in ``DAGSTER_HOME`` and return its status
     once it has finished."""
-    from dagster._core.workspace.context import WorkspaceProcessContext
-    from dagster._core.workspace.load_target import WorkspaceFileTarget
+    from retail_platform.patches.dagster_private import (
+        WorkspaceFileTarget,
+        WorkspaceProcessContext,
+    )
 
     with (
         dg.DagsterInstance.get() as instance,
@@ -71,7 +72,7 @@ def launch_and_wait(
 
 
 def _create_run(workspace, job_name: str, run_id: str, tags: Mapping[str, str]) -> dg.DagsterRun:
-    from dagster._core.definitions.selector import JobSubsetSelector
+    from retail_platform.patches.dagster_private import JobSubsetSelector
 
     (location_name,) = workspace.code_location_names  # workspace.yaml names one
     if workspace.has_code_location_error(location_name):

@@ -12,10 +12,10 @@ import os
 from datetime import UTC, date, datetime, time, timedelta
 
 import dagster as dg
-from dagster._time import get_current_datetime
 
 from retail_platform.lib.partitions import transaction_date_partitions
 from retail_platform.lib.targets import WAREHOUSE_POOL
+from retail_platform.patches.dagster_private import get_current_datetime
 
 DAILY = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(hours=26), warn_window=timedelta(hours=25)

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from dagster import Field, StringSource
-from dagster._serdes import ConfigurableClassData
 from dagster_postgres import PostgresEventLogStorage
 
 # How PostgresEventLogStorage.from_config_value reads its own config (the URL, and the token
@@ -39,6 +38,7 @@ from dagster_postgres import PostgresEventLogStorage
 from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
 
 from retail_platform.lib.slot_reclaiming_storage import ReclaimsDeadRunSlots
+from retail_platform.patches.dagster_private import ConfigurableClassData
 
 
 def default_lease_folder() -> str:

@@ -32,13 +32,6 @@ from typing import Any
 
 import dagster as dg
 
-# Private: Dagster's clock (datetime.now(UTC) unless a test freezes it with
-# dagster._core.test_utils.freeze_time), so the sensor's settle and partition decisions can
-# be tested at chosen times. Replaces datetime.now(UTC); goes when Dagster exposes a public
-# clock or the tests pass `now` to the sensor's helpers instead (issue 22 moves private
-# imports into one patches folder).
-from dagster._time import get_current_datetime
-
 from retail_platform.defs.landing.cursor import (
     DEFAULT_MAX_DAYS_AHEAD,
     LandingCursor,
@@ -59,6 +52,7 @@ from retail_platform.lib.landing_zone import (
 )
 from retail_platform.lib.partitions import transaction_date_partitions
 from retail_platform.lib.raw_batches import load_file
+from retail_platform.patches.dagster_private import get_current_datetime
 
 DEFAULT_MAX_FILES_PER_TICK = 200
 DEFAULT_MAX_BYTES_PER_TICK = 512 * 2**20  # every new file is read once to validate it
