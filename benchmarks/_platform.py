@@ -11,6 +11,7 @@ the work folder's environment, imports the code location as a run worker does
   sensor asks) or a range as one run (the range tags, as ``make demo`` and a UI backfill
   with ``BackfillPolicy.single_run`` do), with ``execute_in_process`` on the persistent
   instance in ``DAGSTER_HOME``;
+* ``create_run``: a range run created, not executed (its plan and planned events), timed;
 * ``land_day``: simulate and land one more day;
 * ``mark_seen``: move a landing-sensor cursor past every file in the zone;
 * ``tick_and_run``: evaluate the real ``landing_sensor`` with that cursor and execute the
@@ -548,6 +549,24 @@ def _execute(defs, instance, step: dict[str, Any]) -> dict[str, Any]:
     return {"op": "run", "first": first, "last": last, "job": step["job"], **summary}
 
 
+def _create_run(defs, instance, step: dict[str, Any]) -> dict[str, Any]:
+    """A range run of ``step["job"]`` created as a UI backfill creates it (the plan, one
+    planned-materialization event per asset and partition), timed, then deleted unexecuted."""
+    import dagster as dg
+
+    job = defs.resolve_job_def(step["job"])
+    started = time.perf_counter()
+    run = instance.create_run_for_job(
+        job, tags={RANGE_START_TAG: step["first"], RANGE_END_TAG: step["last"]}
+    )
+    seconds = time.perf_counter() - started
+    planned = instance.all_logs(
+        run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+    )
+    instance.delete_run(run.run_id)
+    return {"op": "create_run", "seconds": seconds, "planned_events": len(planned)}
+
+
 def _land_day(step: dict[str, Any]) -> dict[str, Any]:
     from retail_platform.lib.landing_zone import landing_zone_from_uri
     from retail_platform.lib.simulator import SimulationConfig, simulate
@@ -641,6 +660,8 @@ def child_main(plan_file: str, out_file: str) -> None:
             op = step["op"]
             if op == "run":
                 results.append(_execute(defs, instance, step))
+            elif op == "create_run":
+                results.append(_create_run(defs, instance, step))
             elif op == "land_day":
                 results.append(_land_day(step))
             elif op == "mark_seen":
