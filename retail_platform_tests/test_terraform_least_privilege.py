@@ -660,8 +660,7 @@ WORKLOAD_IDENTITY_TOGGLE = (
 
 STORAGE = "storage_roles_on_landing_and_compute_log_buckets_only"
 LOG_GRANT = (
-    "bucket = google_storage_bucket.compute_logs.name\n"
-    '  role   = "roles/storage.objectAdmin"'
+    'bucket = google_storage_bucket.compute_logs.name\n  role   = "roles/storage.objectAdmin"'
 )
 
 
