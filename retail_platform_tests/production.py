@@ -15,13 +15,78 @@ import sys
 import time
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from retail_platform.lib.targets import PROJECT_ROOT
 from retail_platform_tests.postgres import PostgresServer
 
 DEPLOY_INSTANCE = PROJECT_ROOT / "deploy" / "dagster.yaml"
+DEPLOY_WORKSPACE = PROJECT_ROOT / "deploy" / "workspace.yaml"
+COMPOSE_FILE = PROJECT_ROOT / "deploy" / "compose" / "compose.yaml"
 BIN = Path(sys.executable).parent  # dagster, dagster-daemon, dagster-webserver of this venv
+# The options of compose.yaml's commands that compose_commands rewrites for loopback.
+_PORT_OPTIONS = ("-p", "--port")
+_HOST_OPTIONS = ("-h", "--host")
+_WORKSPACE_OPTIONS = ("-w", "--workspace")
+
+
+@dataclass(frozen=True)
+class LoopbackCommands:
+    """The commands of deploy/compose/compose.yaml as they run on loopback."""
+
+    commands: dict[str, list[str]]  # compose service -> argv, in the file's order
+    env: dict[str, str]  # deploy/workspace.yaml's variables: where the code server listens
+
+
+def image_services(compose: dict) -> dict[str, dict]:
+    """The services of a parsed compose file that run the platform's image (the code server's)
+    with a command of their own, in the file's order."""
+    services = compose["services"]
+    image = services["code-server"]["image"]
+    return {
+        name: service
+        for name, service in services.items()
+        if service.get("image") == image and service.get("command")
+    }
+
+
+def compose_commands(
+    code_port: int,
+    web_port: int,
+    host: str = "127.0.0.1",
+    compose_file: Path = COMPOSE_FILE,
+) -> LoopbackCommands:
+    """Every command compose.yaml starts from the image (``instance-migrate``, ``code-server``,
+    ``daemon``, ``webserver``), rewritten for one machine: the program from this venv
+    (``BIN``), ``-h`` the given host, ``-p`` the code server's or the webserver's port, a
+    relative ``-w`` path from the repository root (the image's working directory). ``env``
+    points deploy/workspace.yaml, which the daemon and the webserver load, at the code server.
+    Everything else is the file's, so the topology test starts exactly what compose starts."""
+    compose = yaml.safe_load(compose_file.read_text())
+    ports = {"code-server": code_port, "webserver": web_port}
+    commands: dict[str, list[str]] = {}
+    for name, service in image_services(compose).items():
+        argv = [str(item) for item in service["command"]]
+        program = BIN / argv[0]
+        if program.exists():
+            argv[0] = str(program)
+        for index in range(1, len(argv) - 1):
+            option, value = argv[index], argv[index + 1]
+            if option in _HOST_OPTIONS:
+                argv[index + 1] = host
+            elif option in _PORT_OPTIONS:
+                if name not in ports:
+                    raise ValueError(f"compose service {name} listens on {value}: no port for it")
+                argv[index + 1] = str(ports[name])
+            elif option in _WORKSPACE_OPTIONS and not Path(value).is_absolute():
+                argv[index + 1] = str(PROJECT_ROOT / value)
+        commands[name] = argv
+    grpc = yaml.safe_load(DEPLOY_WORKSPACE.read_text())["load_from"][0]["grpc_server"]
+    env = {grpc["host"]["env"]: host, grpc["port"]["env"]: str(code_port)}
+    return LoopbackCommands(commands, env)
 
 
 def production_home(

@@ -25,6 +25,7 @@ import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TERRAFORM_DIR = PROJECT_ROOT / "deploy" / "terraform"
+DEPLOY_INSTANCE = PROJECT_ROOT / "deploy" / "dagster.yaml"
 # Plain strings (no surrounding quotes), no comments: the shape the checks below read.
 _HCL_OPTIONS = hcl2.SerializationOptions(
     strip_string_quotes=True, with_comments=False, explicit_blocks=False
@@ -270,6 +271,16 @@ ENVIRONMENT = (  # docs/gcp.md section 2
     "RETAIL_LANDING_BUCKET",
     "RETAIL_LANDING_PREFIX",
 )
+OBJECT_ADMIN = "roles/storage.objectAdmin"
+# storage.buckets.get (+ objects.list): GCSComputeLogManager checks that its bucket exists.
+BUCKET_READER = "roles/storage.legacyBucketReader"
+# Every storage role the pipeline account may hold, and where: the landing bucket and the
+# compute log bucket, nothing else (compute_logs.tf says why each).
+PIPELINE_STORAGE = {
+    (OBJECT_ADMIN, "bucket:landing"),
+    (OBJECT_ADMIN, "bucket:compute_logs"),
+    (BUCKET_READER, "bucket:compute_logs"),
+}
 WORKLOAD_IDENTITY_MEMBER = re.compile(
     r"^serviceAccount:[^\[\]]+\.svc\.id\.goog\[[^/\]]+/[^/\]]+\]$"
 )
@@ -319,11 +330,12 @@ def check_bi_account(config: TerraformConfig) -> list[str]:
 
 
 def check_pipeline_account(config: TerraformConfig) -> list[str]:
-    """The pipeline account: dataEditor on every retail dataset, jobUser, objectAdmin on
-    the landing bucket, cloudsql.client when Cloud SQL is on; nothing else."""
+    """The pipeline account: dataEditor on every retail dataset, jobUser, its storage roles
+    on the landing and compute log buckets, cloudsql.client when Cloud SQL is on; nothing
+    else."""
     if "pipeline" not in config.resources.get("google_service_account", {}):
         return ["google_service_account.pipeline is missing"]
-    required = {(JOB_USER, "project"), ("roles/storage.objectAdmin", "bucket:landing")}
+    required = {(JOB_USER, "project")} | PIPELINE_STORAGE
     required |= {("roles/bigquery.dataEditor", f"dataset:{layer}") for layer in config.layers}
     allowed = required | {("roles/cloudsql.client", "project")}
     given = {(g.role, g.scope): g for g in grants(config) if g.principal == "pipeline"}
@@ -337,14 +349,21 @@ def check_pipeline_account(config: TerraformConfig) -> list[str]:
     ]
 
 
-def check_storage_roles_on_landing_bucket_only(config: TerraformConfig) -> list[str]:
+def check_storage_roles_on_landing_and_compute_log_buckets_only(
+    config: TerraformConfig,
+) -> list[str]:
     """No storage role at project level (it would cover every bucket in the project), and
-    the pipeline's storage role is on the landing bucket."""
+    the pipeline's storage roles are on the landing bucket and the compute log bucket only:
+    objectAdmin on both, and on the log bucket the bucket read the log manager needs."""
     return [
-        f"{g.address}: {g.principal} gets {g.role} on {g.scope}; only on the landing bucket"
+        f"{g.address}: {g.principal} gets {g.role} on {g.scope}; the pipeline may hold only "
+        f"{sorted(PIPELINE_STORAGE)}"
         for g in grants(config)
         if g.role.startswith("roles/storage.")
-        and (g.scope == "project" or (g.principal == "pipeline" and g.scope != "bucket:landing"))
+        and (
+            g.scope == "project"
+            or (g.principal == "pipeline" and (g.role, g.scope) not in PIPELINE_STORAGE)
+        )
     ]
 
 
@@ -411,6 +430,53 @@ def check_landing_bucket(config: TerraformConfig) -> list[str]:
     rules = bucket.get("lifecycle_rule", [])
     if not rules or not all(rule.get("action") and rule.get("condition") for rule in rules):
         problems.append("landing bucket: no lifecycle rule with an action and a condition")
+    return problems
+
+
+@cache
+def instance_compute_log_variables() -> tuple[str, ...]:
+    """The variables deploy/dagster.yaml's compute log manager reads (bucket, prefix)."""
+    config = yaml.safe_load(DEPLOY_INSTANCE.read_text())["compute_logs"]["config"]
+    return tuple(value["env"] for value in config.values() if isinstance(value, dict))
+
+
+def check_compute_logs_bucket(config: TerraformConfig) -> list[str]:
+    """The bucket of deploy/dagster.yaml's GCSComputeLogManager: uniform access, never
+    public, a lifecycle rule that deletes logs after var.compute_logs_retention_days; its
+    name and prefix in the environment output, as the variables the instance reads."""
+    bucket = config.resources.get("google_storage_bucket", {}).get("compute_logs")
+    if bucket is None:
+        return ["google_storage_bucket.compute_logs is missing"]
+    problems = []
+    if bucket.get("uniform_bucket_level_access") is not True:
+        problems.append("compute log bucket: uniform_bucket_level_access is not true")
+    if bucket.get("public_access_prevention") != "enforced":
+        problems.append("compute log bucket: public_access_prevention is not enforced")
+    deletes_by_age = [
+        rule
+        for rule in bucket.get("lifecycle_rule", [])
+        if any(action.get("type") == "Delete" for action in rule.get("action", []))
+        and any(
+            condition.get("age") == "${var.compute_logs_retention_days}"
+            for condition in rule.get("condition", [])
+        )
+    ]
+    if not deletes_by_age:
+        problems.append(
+            "compute log bucket: no lifecycle rule deleting logs at age "
+            "var.compute_logs_retention_days"
+        )
+    if "compute_logs_bucket" not in config.outputs:
+        problems.append("output compute_logs_bucket is missing")
+    environment = config.locals.get("environment", {})
+    bucket_variable, *_ = instance_compute_log_variables()
+    if environment.get(bucket_variable) != "${google_storage_bucket.compute_logs.name}":
+        problems.append(f"environment: {bucket_variable} is not the compute log bucket")
+    problems += [
+        f"environment lacks {name} (deploy/dagster.yaml reads it)"
+        for name in instance_compute_log_variables()
+        if name not in environment
+    ]
     return problems
 
 
@@ -503,10 +569,11 @@ CHECKS: dict[str, Callable[[TerraformConfig], list[str]]] = {
         check_no_authoritative_iam,
         check_bi_account,
         check_pipeline_account,
-        check_storage_roles_on_landing_bucket_only,
+        check_storage_roles_on_landing_and_compute_log_buckets_only,
         check_marts_authorized_views,
         check_datasets,
         check_landing_bucket,
+        check_compute_logs_bucket,
         check_workload_identity,
         check_outputs,
         check_layers_match_code,
@@ -591,6 +658,21 @@ WORKLOAD_IDENTITY_TOGGLE = (
     "var.workload_identity_enabled ? toset(var.k8s_service_accounts) : toset([])"
 )
 
+STORAGE = "storage_roles_on_landing_and_compute_log_buckets_only"
+LOG_GRANT = (
+    'bucket = google_storage_bucket.compute_logs.name\n  role   = "roles/storage.objectAdmin"'
+)
+
+
+def _bucket_grant(bucket: str, role: str) -> str:
+    return _resource(
+        "google_storage_bucket_iam_member",
+        f"bucket = google_storage_bucket.{bucket}.name",
+        f'role   = "{role}"',
+        f'member = "{PIPELINE}"',
+    )
+
+
 # One fault per row: (check, fault, file, text replaced or None to append, new text).
 # fmt: off
 MUTATIONS = [
@@ -612,10 +694,19 @@ MUTATIONS = [
              _project_grant("roles/bigquery.admin", PIPELINE)),
     Mutation("pipeline_account", "pipeline cannot write ml", "iam.tf",
              "for_each = google_bigquery_dataset.layer\n", f"for_each = {ONLY_SOME}\n"),
-    Mutation("storage_roles_on_landing_bucket_only", "objectAdmin project-wide", "iam.tf",
+    Mutation(STORAGE, "objectAdmin project-wide", "iam.tf",
              None, _project_grant("roles/storage.objectAdmin", PIPELINE)),
-    Mutation("storage_roles_on_landing_bucket_only", "objectAdmin on another bucket", "iam.tf",
+    Mutation(STORAGE, "objectAdmin on another bucket", "iam.tf",
              "bucket = google_storage_bucket.landing.name", 'bucket = "some-other-bucket"'),
+    Mutation(STORAGE, "the log grant on another bucket", "compute_logs.tf",
+             LOG_GRANT, LOG_GRANT.replace("google_storage_bucket.compute_logs.name",
+                                          '"some-other-bucket"')),
+    Mutation(STORAGE, "storage admin on the log bucket", "compute_logs.tf",
+             LOG_GRANT, LOG_GRANT.replace("roles/storage.objectAdmin", "roles/storage.admin")),
+    Mutation(STORAGE, "the bucket read on the landing bucket too", "iam.tf", None,
+             _bucket_grant("landing", BUCKET_READER)),
+    Mutation("pipeline_account", "no bucket read on the log bucket", "compute_logs.tf",
+             '"roles/storage.legacyBucketReader"', '"roles/storage.objectViewer"'),
     Mutation("marts_authorized_views", "marts authorized on tables too", "iam.tf",
              'target_types = ["VIEWS"]', 'target_types = ["VIEWS", "TABLES"]'),
     Mutation("marts_authorized_views", "marts not authorized on ml", "iam.tf",
@@ -638,6 +729,16 @@ MUTATIONS = [
              "  lifecycle_rule {", "  unused_rule {"),
     Mutation("landing_bucket", "public access possible", "landing.tf",
              '= "enforced"', '= "inherited"'),
+    Mutation("compute_logs_bucket", "fine-grained ACLs on the logs", "compute_logs.tf",
+             "uniform_bucket_level_access = true", "uniform_bucket_level_access = false"),
+    Mutation("compute_logs_bucket", "public logs possible", "compute_logs.tf",
+             '= "enforced"', '= "inherited"'),
+    Mutation("compute_logs_bucket", "logs kept for ever", "compute_logs.tf",
+             "  lifecycle_rule {", "  unused_rule {"),
+    Mutation("compute_logs_bucket", "a retention typed in, not the variable", "compute_logs.tf",
+             "age = var.compute_logs_retention_days", "age = 90"),
+    Mutation("compute_logs_bucket", "the processes are not told the bucket", "outputs.tf",
+             "    DAGSTER_COMPUTE_LOGS_BUCKET = google_storage_bucket.compute_logs.name\n", ""),
     Mutation("workload_identity", "bindings whatever the toggle", "workload_identity.tf",
              WORKLOAD_IDENTITY_TOGGLE, "toset(var.k8s_service_accounts)"),
     Mutation("workload_identity", "Kubernetes may act as BI", "workload_identity.tf",
@@ -645,7 +746,7 @@ MUTATIONS = [
     Mutation("workload_identity", "a user may mint the pipeline's tokens", "iam.tf", None,
              TOKEN_CREATOR),
     Mutation("outputs", "no landing prefix for the platform", "outputs.tf",
-             "    RETAIL_LANDING_PREFIX = var.landing_prefix\n", ""),
+             "    RETAIL_LANDING_PREFIX       = var.landing_prefix\n", ""),
     Mutation("layers_match_code", "a layer missing from the default", "variables.tf",
              '["raw", "silver", "gold", "ml", "marts"]', '["raw", "silver", "gold", "marts"]'),
     Mutation("layers_match_code", "datasets named differently from the code", "datasets.tf",

@@ -13,6 +13,11 @@ output "landing_bucket" {
   value       = google_storage_bucket.landing.name
 }
 
+output "compute_logs_bucket" {
+  description = "The compute log bucket's name (DAGSTER_COMPUTE_LOGS_BUCKET, no gs://)."
+  value       = google_storage_bucket.compute_logs.name
+}
+
 output "dataset_ids" {
   description = "Dataset id per layer."
   value       = { for layer, dataset in google_bigquery_dataset.layer : layer => dataset.dataset_id }
@@ -21,17 +26,20 @@ output "dataset_ids" {
 locals {
   # What docs/gcp.md section 2 asks for. No credential variable: on GKE (Workload Identity),
   # GCE or Cloud Run, Application Default Credentials are the attached account's.
+  # The last two are deploy/dagster.yaml's compute log settings, read by every Dagster process.
   environment = {
-    RETAIL_TARGET         = "bigquery"
-    GCP_PROJECT           = var.project_id
-    GCP_LOCATION          = var.location
-    RETAIL_LANDING_BUCKET = google_storage_bucket.landing.name
-    RETAIL_LANDING_PREFIX = var.landing_prefix
+    RETAIL_TARGET               = "bigquery"
+    GCP_PROJECT                 = var.project_id
+    GCP_LOCATION                = var.location
+    RETAIL_LANDING_BUCKET       = google_storage_bucket.landing.name
+    RETAIL_LANDING_PREFIX       = var.landing_prefix
+    DAGSTER_COMPUTE_LOGS_BUCKET = google_storage_bucket.compute_logs.name
+    DAGSTER_COMPUTE_LOGS_PREFIX = var.compute_logs_prefix
   }
 }
 
 output "environment" {
-  description = "Environment variables of the Dagster code server and run pods."
+  description = "Environment variables of the Dagster processes (code server and run pods; the compute log pair for all)."
   value       = local.environment
 }
 

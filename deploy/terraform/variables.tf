@@ -67,6 +67,29 @@ variable "landing_noncurrent_version_days" {
   default     = 30
 }
 
+variable "compute_logs_bucket_name" {
+  description = "The bucket of Dagster's step logs (DAGSTER_COMPUTE_LOGS_BUCKET); default <project_id>-dagster-logs. Bucket names are global."
+  type        = string
+  default     = null
+}
+
+variable "compute_logs_prefix" {
+  description = "The folder inside the compute log bucket (DAGSTER_COMPUTE_LOGS_PREFIX)."
+  type        = string
+  default     = "compute-logs"
+}
+
+variable "compute_logs_retention_days" {
+  description = "Days a step's log is kept before the lifecycle rule deletes it."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.compute_logs_retention_days >= 1
+    error_message = "compute_logs_retention_days must be at least 1."
+  }
+}
+
 variable "pipeline_account_id" {
   description = "Account id of the pipeline's service account (Dagster: code server and run pods)."
   type        = string
@@ -92,13 +115,15 @@ variable "k8s_namespace" {
 }
 
 variable "k8s_service_accounts" {
-  # The Dagster chart names its user-code service account <release>-dagster-user-deployments-user-deployments
-  # (or dagster-user-deployments.serviceAccount.name); the K8sRunLauncher gives run pods that
-  # same account through the code server's container context. The webserver and the daemon
-  # (chart account "<release>") read no data, so they are not listed.
+  # The names deploy/helm/values.yaml gives the chart's accounts, and the Auth Proxy's
+  # (deploy/helm/cloud-sql-proxy.yaml): retail-user-code runs the code server and, through
+  # its container context, every run pod (BigQuery, the landing bucket, compute logs);
+  # retail-dagster runs the webserver and the daemon (compute logs only); cloud-sql-proxy
+  # connects to Cloud SQL (roles/cloudsql.client). A test keeps this list and the Helm
+  # values in step.
   description = "Kubernetes service accounts (in k8s_namespace) that impersonate the pipeline account."
   type        = list(string)
-  default     = ["dagster-dagster-user-deployments-user-deployments"]
+  default     = ["retail-user-code", "retail-dagster", "cloud-sql-proxy"]
 }
 
 variable "cloudsql_enabled" {
