@@ -4,7 +4,6 @@ on its own, driven through the webserver's GraphQL API as an operator's UI would
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import signal
@@ -27,10 +26,10 @@ from retail_platform.lib.targets import PROJECT_ROOT, WAREHOUSE_POOL
 from retail_platform_tests.emulators import free_port
 from retail_platform_tests.postgres import PostgresServer
 from retail_platform_tests.production import (
-    BIN,
     GraphQL,
     Process,
     clean_environment,
+    compose_commands,
     production_home,
     wait_until,
 )
@@ -227,32 +226,21 @@ def sales_days(database) -> list[str]:
 
 
 class Deployment:
-    """The code server, webserver and daemon of deploy/dagster.yaml, each its own process."""
+    """The code server, webserver and daemon of deploy/compose/compose.yaml on deploy/dagster.yaml,
+    each its own process, on loopback ports."""
 
     def __init__(self, env: dict[str, str], root) -> None:
         self.env, self.root = env, root
         self.processes: list[Process] = []
         self.code_port, self.web_port = free_port(), free_port()
         self.graphql = GraphQL(f"http://127.0.0.1:{self.web_port}/graphql")
-        self.workspace = root / "workspace.yaml"
-        self.workspace.write_text(
-            json.dumps(  # JSON is YAML
-                {
-                    "load_from": [
-                        {
-                            "grpc_server": {
-                                "host": "127.0.0.1",
-                                "port": self.code_port,
-                                "location_name": LOCATION,
-                            }
-                        }
-                    ]
-                }
-            )
-        )
+        loopback = compose_commands(self.code_port, self.web_port)
+        self.commands = loopback.commands
+        self.env.update(loopback.env)  # deploy/workspace.yaml's code server address
 
-    def start(self, name: str, *command: str) -> Process:
-        process = Process(name, list(command), self.env, self.root)
+    def start(self, service: str) -> Process:
+        """compose.yaml's command of ``service``, rewritten for loopback."""
+        process = Process(service, self.commands[service], self.env, self.root)
         self.processes.append(process)
         return process
 
@@ -302,10 +290,11 @@ class Deployment:
 
 
 def test_production_topology_on_loopback(home, tmp_path, fake_gcs):
-    """deploy/dagster.yaml on Postgres, with a code server, a daemon and a webserver as
+    """deploy/dagster.yaml on Postgres, with compose.yaml's code server, daemon and webserver as
     separate processes: a three-day range run launched through GraphQL succeeds; a new day's
     files make the daemon's landing sensor run that day and the marts gain it; a failed run
-    is posted to the alert webhook with its id and link; step logs land in the GCS bucket."""
+    is posted to the alert webhook with its id and link; step logs land in the GCS bucket.
+    On the local target (the BigQuery variant: docs/deploy.md, not yet in the suite)."""
     _, gcs = fake_gcs
     landing = LocalLandingZone(root=str(tmp_path / "landing"), settle_seconds=0)
     simulate(landing, WORLD, start=FIRST, days=BACKFILL_DAYS)
@@ -333,15 +322,8 @@ def test_production_topology_on_loopback(home, tmp_path, fake_gcs):
     try:
         # 1. The code location in its own gRPC server; the webserver and (after the landing
         #    sensor's cursor is placed past the files the range run will load) the daemon.
-        deployment.start(
-            "code-server", str(BIN / "dagster"), "code-server", "start", "-h", "127.0.0.1",
-            "-p", str(deployment.code_port), "-m", "retail_platform.definitions",
-            "--location-name", LOCATION,
-        )  # fmt: skip
-        deployment.start(
-            "webserver", str(BIN / "dagster-webserver"), "-h", "127.0.0.1",
-            "-p", str(deployment.web_port), "-w", str(deployment.workspace),
-        )  # fmt: skip
+        deployment.start("code-server")
+        deployment.start("webserver")
         deployment.wait(
             "the code location to load", deployment.location_loaded, STARTUP_TIMEOUT, interval=3
         )
@@ -350,9 +332,7 @@ def test_production_topology_on_loopback(home, tmp_path, fake_gcs):
             {"selector": sensor_selector("landing_sensor"), "cursor": landing_cursor(landing)},
         )["setSensorCursor"]
         assert placed["__typename"] == "Sensor", placed
-        deployment.start(
-            "daemon", str(BIN / "dagster-daemon"), "run", "-w", str(deployment.workspace)
-        )
+        deployment.start("daemon")
         phases = {"processes up": time.monotonic() - started}
 
         # 2. Three days as one run, launched as the UI launches it (range tags).
