@@ -23,7 +23,7 @@ Variants: ``sqlite-patched`` (the local instance, retail_platform/dagster.yaml),
 ``postgres-batch`` (the same with ``DAGSTER_EVENT_BATCH_SIZE=1000``),
 ``postgres-production`` (deploy/dagster.yaml's event log: pooled connections, batching on,
 slot reclaiming) and the same with dbt as a subprocess (``postgres-dbt-subprocess``,
-``RETAIL_DBT_IN_PROCESS=0``). Compute logs stay local (the GCS upload is not
+``RETAIL_DBT_IN_PROCESS=false``). Compute logs stay local (the GCS upload is not
 what is measured). ``main(argv)`` returns the figures.
 """
 
@@ -65,7 +65,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "postgres-dbt-subprocess": {
         "postgres": True,
         "stock_event_log": False,
-        "env": {"RETAIL_DBT_IN_PROCESS": "0"},
+        "env": {"RETAIL_DBT_IN_PROCESS": "false"},
     },
 }
 SEED = 5
