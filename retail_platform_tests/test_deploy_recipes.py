@@ -27,14 +27,15 @@ from typing import Any
 import pytest
 import yaml
 
+from retail_platform.lib.targets import PROJECT_ROOT
 from retail_platform_tests.production import compose_commands
 from retail_platform_tests.test_terraform_least_privilege import (
     TERRAFORM_DIR,
     TerraformConfig,
     load_config,
+    strings,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FILES = {
     "compose": "deploy/compose/compose.yaml",
     "env_example": "deploy/compose/.env.example",
@@ -144,19 +145,6 @@ def load_recipes(root: Path = PROJECT_ROOT) -> Recipes:
 @cache
 def terraform() -> TerraformConfig:
     return load_config(TERRAFORM_DIR)
-
-
-def strings(value: Any, where: str = "") -> Iterator[tuple[str, str]]:
-    """Every string in a parsed document, keys included, with where it sits."""
-    if isinstance(value, str):
-        yield where, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield f"{where}.{key}", str(key)
-            yield from strings(item, f"{where}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from strings(item, f"{where}[{index}]")
 
 
 def env_references(value: Any) -> set[str]:

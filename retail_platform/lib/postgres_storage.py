@@ -102,12 +102,16 @@ class PooledPostgresEventLogStorage(PostgresEventLogStorage):
     def from_config_value(
         cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
     ) -> PooledPostgresEventLogStorage:
-        return cls(
-            inst_data=inst_data,
-            postgres_url=pg_url_from_config(config_value),
-            should_autocreate_tables=config_value.get("should_autocreate_tables", True),
-            token_provider=get_token_provider_from_config(config_value),
-        )
+        return cls(inst_data=inst_data, **cls.arguments_from_config(config_value))
+
+    @classmethod
+    def arguments_from_config(cls, config_value: Mapping[str, Any]) -> dict[str, Any]:
+        """The constructor's arguments, read from the config as the stock class reads it."""
+        return {
+            "postgres_url": pg_url_from_config(config_value),
+            "should_autocreate_tables": config_value.get("should_autocreate_tables", True),
+            "token_provider": get_token_provider_from_config(config_value),
+        }
 
 
 class SlotReclaimingPostgresEventLogStorage(ReclaimsDeadRunSlots, PooledPostgresEventLogStorage):
@@ -141,13 +145,8 @@ class SlotReclaimingPostgresEventLogStorage(ReclaimsDeadRunSlots, PooledPostgres
         }
 
     @classmethod
-    def from_config_value(
-        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
-    ) -> SlotReclaimingPostgresEventLogStorage:
-        return cls(
-            inst_data=inst_data,
-            postgres_url=pg_url_from_config(config_value),
-            lease_folder=config_value.get("lease_folder"),
-            should_autocreate_tables=config_value.get("should_autocreate_tables", True),
-            token_provider=get_token_provider_from_config(config_value),
-        )
+    def arguments_from_config(cls, config_value: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            **super().arguments_from_config(config_value),
+            "lease_folder": config_value.get("lease_folder"),
+        }
