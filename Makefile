@@ -11,7 +11,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 export UV_PYTHON_DOWNLOADS := never
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: setup demo dev test test-bigquery lint bench clean
+.PHONY: setup demo dev test test-bigquery test-image image lint bench clean
 
 $(STAMP): pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -37,6 +37,12 @@ test: setup  ## the whole pytest suite (the BigQuery-target tests included)
 test-bigquery: setup  ## only the tests against the BigQuery and GCS emulators
 	$(BIN)/pytest -m "bigquery or gcs"
 
+image:  ## the deployment's image (deploy/image/Containerfile) with buildah, in .image-build/ (root; installs buildah, debootstrap)
+	deploy/image/build.sh
+
+test-image: setup  ## build the image and check it from inside (pytest -m image; root)
+	$(BIN)/pytest -m image -s
+
 lint: setup
 	$(BIN)/ruff check retail_platform retail_platform_tests benchmarks
 	$(BIN)/ruff format --check retail_platform retail_platform_tests benchmarks
@@ -48,4 +54,4 @@ bench: setup  ## benchmarks; figures are appended to benchmarks/RESULTS.md (BENC
 	$(BIN)/python benchmarks/run.py --record $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .venv-bqemulator data sql/target sql/logs
+	rm -rf $(VENV) .venv-bqemulator data sql/target sql/logs .image-build
