@@ -1,7 +1,8 @@
 """Run *inside* the deployment's image by test_container_image.py (standard library only):
 the image's default command (the code server), ``dagster-webserver`` and ``dagster-daemon``
 from the image, each its own process on loopback, as production starts them
-(docs/deploy.md), with a ``grpc_server`` workspace.
+(docs/deploy.md), with the image's deploy/workspace.yaml when it has one (its host and port
+from the environment, as compose sets them), else the same ``grpc_server`` workspace.
 
 The instance is a temporary SQLite one: the production instance (deploy/dagster.yaml) needs
 PostgreSQL and a GCS bucket, and is tested with these processes in
@@ -85,22 +86,32 @@ def tails(logs: Path) -> str:
 def main(code_server_command: list[str]) -> None:
     home = Path(tempfile.mkdtemp(prefix="dagster-home-"))
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    workspace = home / "workspace.yaml"
-    workspace.write_text(
-        json.dumps(  # JSON is YAML
-            {
-                "load_from": [
-                    {
-                        "grpc_server": {
-                            "host": "127.0.0.1",
-                            "port": CODE_PORT,
-                            "location_name": LOCATION,
+    # The production workspace when the image has it (deploy/workspace.yaml: host and port
+    # from the environment), else the same thing written here.
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "RETAIL_CODE_SERVER_HOST": "127.0.0.1",
+        "RETAIL_CODE_SERVER_PORT": str(CODE_PORT),
+    }
+    workspace = Path("/opt/retail_platform/deploy/workspace.yaml")
+    if not workspace.exists():
+        workspace = home / "workspace.yaml"
+        workspace.write_text(
+            json.dumps(  # JSON is YAML
+                {
+                    "load_from": [
+                        {
+                            "grpc_server": {
+                                "host": "127.0.0.1",
+                                "port": CODE_PORT,
+                                "location_name": LOCATION,
+                            }
                         }
-                    }
-                ]
-            }
+                    ]
+                }
+            )
         )
-    )
     commands = {
         "code-server": code_server_command,
         "webserver": [
@@ -114,7 +125,6 @@ def main(code_server_command: list[str]) -> None:
         ],
         "daemon": ["dagster-daemon", "run", "-w", str(workspace)],
     }
-    env = {**os.environ, "DAGSTER_HOME": str(home)}
     processes: dict[str, subprocess.Popen] = {}
     started = time.monotonic()
     try:
@@ -149,6 +159,7 @@ def main(code_server_command: list[str]) -> None:
                     "jobs": jobs,
                     "daemons": health,
                     "uid": os.getuid(),
+                    "workspace": str(workspace),
                 }
             )
         )

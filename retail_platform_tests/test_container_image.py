@@ -127,6 +127,7 @@ def test_image_configuration(image):
     env = dict(item.split("=", 1) for item in config["Env"])
     assert env["RETAIL_TARGET"] == "bigquery"
     assert env["DAGSTER_HOME"] == "/opt/dagster/home"
+    assert env["RETAIL_DATA_DIR"] == "/var/lib/retail_platform"
     assert env["PATH"].startswith(f"{APP}/.venv/bin:")
     assert not [n for n in env if CREDENTIAL_ENV.search(n) and n not in NOT_CREDENTIALS], env
     assert "GOOGLE_APPLICATION_CREDENTIALS" not in env
@@ -143,7 +144,7 @@ def test_runs_as_non_root_with_read_only_code(container):
     script = (
         "id -u; id -un; "
         f"for path in {APP}/.venv/bin {APP}/retail_platform {APP}/sql/models "
-        f"/opt/dagster/home/run_leases {APP}/sql/target/bigquery {APP}/data; do "
+        f"/opt/dagster/home/run_leases {APP}/sql/target/bigquery /var/lib/retail_platform; do "
         '[ -w "$path" ] && echo "writable $path" || echo "read-only $path"; done'
     )
     lines = ok(run_in(container, "sh", "-c", script)).split("\n")
@@ -153,7 +154,7 @@ def test_runs_as_non_root_with_read_only_code(container):
     assert f"read-only {APP}/sql/models" in lines
     assert "writable /opt/dagster/home/run_leases" in lines
     assert f"writable {APP}/sql/target/bigquery" in lines
-    assert f"writable {APP}/data" in lines
+    assert "writable /var/lib/retail_platform" in lines
 
 
 def test_instance_is_the_production_one(container):
@@ -173,6 +174,16 @@ def test_instance_is_the_production_one(container):
     assert "compute_logs GCSComputeLogManager" in out
     home = ok(run_in(container, "cat", "/opt/dagster/home/dagster.yaml"))
     assert home == (ROOT / "deploy/dagster.yaml").read_text()
+    # deploy/'s instance and workspace are beside the code; terraform, compose, helm are not.
+    shipped = [
+        name for name in ("dagster.yaml", "workspace.yaml") if (ROOT / "deploy" / name).exists()
+    ]
+    assert ok(run_in(container, "ls", f"{APP}/deploy")).split() == shipped
+    for name in shipped:
+        assert (
+            ok(run_in(container, "cat", f"{APP}/deploy/{name}"))
+            == (ROOT / "deploy" / name).read_text()
+        )
 
 
 def test_definitions_load_for_bigquery_without_google(container):
@@ -310,6 +321,7 @@ def test_the_three_processes_run_from_the_image(image, container):
     result = json.loads(
         ok(run_in(container, "python", script, cmd, workdir="/tmp")).strip().splitlines()[-1]
     )
+    print(f"\nthree processes from the image: {result}")
     assert result["uid"] == APP_UID
     assert {"daily_pipeline", "full_backfill", "churn_scoring", "simulate_day"} <= set(
         result["jobs"]
