@@ -958,8 +958,9 @@ MUTATIONS = [
     Mutation("workflow", "make test instead of .ci/run", text_edit(
         "workflow", "run: bash .ci/run", "run: make test")),
     Mutation("workflow", ".ci/run without root", text_edit(
-        "workflow", "    container: python:3.11-bookworm\n", "")),
-    Mutation("workflow", "no image", text_edit("workflow", "run: make image", "run: echo skip")),
+        "workflow", "      image: python:3.11-bookworm\n", "      image: ubuntu:24.04\n")),
+    Mutation("workflow", "no image", text_edit(
+        "workflow", "python:3.11-slim-bookworm make image", "python:3.11-slim-bookworm true")),
     Mutation("workflow", "no terraform validate", text_edit(
         "workflow", "deploy/terraform validate -no-color", "deploy/terraform version")),
     Mutation("workflow", "init reaches for the state backend", text_edit(
