@@ -1006,7 +1006,7 @@ def test_the_topology_test_gets_compose_commands(recipes: Recipes) -> None:
     """compose_commands (production.py) changes only the program's path, the host, the
     ports and the workspace's path of compose's commands; the workspace it points at loads,
     with the variables it returns, as the code server on loopback under the location name."""
-    from dagster._core.workspace.load import location_origins_from_yaml_paths
+    from retail_platform.patches.dagster_private import location_origins_from_yaml_paths
 
     loopback = compose_commands(code_port=4123, web_port=3123)
     assert set(loopback.commands) == set(DAGSTER_SERVICES)

@@ -58,6 +58,14 @@ DEFAULT_BATCH_SIZE = "1000"
 OPEN_DATABASES = 8  # the index and the shards of the runs a process writes or reads
 
 
+def turn_on_event_batching() -> None:
+    """Dagster's event batching for this process (``DAGSTER_EVENT_BATCH_SIZE``), unless the
+    environment already sets it: the instance's storage turns it on when it is created,
+    because Dagster reads the variable, not the instance config. (Issue 22 moves it into the
+    one settings module.)"""
+    os.environ.setdefault(BATCH_SIZE_ENV, DEFAULT_BATCH_SIZE)
+
+
 def default_base_dir() -> str:
     """Where Dagster's default instance keeps its event logs: ``$DAGSTER_HOME/history/runs``."""
     home = os.environ.get("DAGSTER_HOME")
@@ -88,7 +96,7 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(
         self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None
     ) -> None:
-        os.environ.setdefault(BATCH_SIZE_ENV, DEFAULT_BATCH_SIZE)
+        turn_on_event_batching()
         self._asset_key_index_cols = False  # see _has_asset_key_index_cols_on_connection
         self._engines: OrderedDict[str, db.Engine] = OrderedDict()
         self._engines_pid = os.getpid()

@@ -38,7 +38,7 @@ from dagster_postgres import PostgresEventLogStorage
 # subclass accepts exactly the stock class's config plus `lease_folder`.
 from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
 
-from retail_platform.lib.event_log_storage import BATCH_SIZE_ENV, DEFAULT_BATCH_SIZE
+from retail_platform.lib.event_log_storage import turn_on_event_batching
 from retail_platform.lib.slot_reclaiming_storage import ReclaimsDeadRunSlots
 from retail_platform.patches.dagster_private import ConfigurableClassData
 
@@ -96,7 +96,7 @@ class PooledPostgresEventLogStorage(PostgresEventLogStorage):
             token_provider=token_provider,
         )
         self.optimize_for_webserver(NO_STATEMENT_TIMEOUT, POOL_RECYCLE_SECONDS, POOL_MAX_OVERFLOW)
-        os.environ.setdefault(BATCH_SIZE_ENV, DEFAULT_BATCH_SIZE)
+        turn_on_event_batching()
 
     @classmethod
     def from_config_value(

@@ -11,10 +11,15 @@
 * ``ConfigurableClassData``: the config record of an instance plug-in, needed by any custom
   storage class (``lib/postgres_storage.py``; Dagster's docs for custom storage import it
   the same way). Goes when Dagster exports it publicly.
+* ``location_origins_from_yaml_paths``: reads a workspace.yaml (``env:`` values resolved) as
+  the daemon and webserver read it; ``test_deploy_recipes.py`` checks with it that
+  deploy/workspace.yaml points at the loopback code server. Replaces starting a webserver on
+  the file; goes when Dagster has a public workspace loader.
 """
 
 from dagster._core.definitions.selector import JobSubsetSelector
 from dagster._core.workspace.context import WorkspaceProcessContext
+from dagster._core.workspace.load import location_origins_from_yaml_paths
 from dagster._core.workspace.load_target import WorkspaceFileTarget
 from dagster._serdes import ConfigurableClassData
 from dagster._time import get_current_datetime
@@ -25,4 +30,5 @@ __all__ = [
     "WorkspaceFileTarget",
     "WorkspaceProcessContext",
     "get_current_datetime",
+    "location_origins_from_yaml_paths",
 ]
