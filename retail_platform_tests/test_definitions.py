@@ -100,20 +100,18 @@ def test_every_step_of_every_job_waits_for_the_warehouse_pool():
         assert {op.name: op.pool for op in ops if op.pool != "warehouse"} == {}, name
 
 
-def test_a_launched_run_uses_one_process_locally_and_the_default_executor_on_bigquery(
-    monkeypatch,
-):
+def test_a_launched_run_runs_every_step_in_one_process_on_either_target(monkeypatch):
+    """Every step is in the one-slot warehouse pool (above): a process per step could not
+    overlap them and would only pay each step's start-up."""
     from retail_platform.definitions import build_definitions, defs
     from retail_platform.lib.targets import current_target
-
-    for name in ("daily_pipeline", "full_backfill", "churn_scoring", "churn_retrain"):
-        assert defs.resolve_job_def(name).executor_def.name == "in_process"
 
     monkeypatch.setenv("RETAIL_TARGET", "bigquery")
     monkeypatch.delenv("RETAIL_CHURN_ENGINE", raising=False)  # bqml, the production default
     bigquery = build_definitions(current_target())
-    daily = bigquery.resolve_job_def("daily_pipeline")
-    assert daily.executor_def.name == dg.multi_or_in_process_executor.name
+    for name in ("daily_pipeline", "full_backfill", "churn_scoring", "churn_retrain"):
+        assert defs.resolve_job_def(name).executor_def.name == "in_process", name
+        assert bigquery.resolve_job_def(name).executor_def.name == "in_process", name
     churn_model = bigquery.resolve_asset_graph().get(dg.AssetKey(["ml", "churn_model"]))
     assert "bigqueryml" in churn_model.kinds
 

@@ -438,12 +438,31 @@ def check_helm_instance(recipes: Recipes) -> list[str]:
                 f"helm {key}: {rendered.get(key)} != deploy/dagster.yaml's {recipes.instance[key]}"
             )
     problems += [f"helm {key}: not in deploy/dagster.yaml" for key in rendered if key not in shared]
-    if recipes.helm.get("runLauncher", {}).get("type") != "K8sRunLauncher":
+    launcher = recipes.helm.get("runLauncher", {})
+    if launcher.get("type") != "K8sRunLauncher":
         problems.append("helm: runLauncher.type is not K8sRunLauncher (a pod per run)")
+    problems += run_launcher_problems(launcher.get("config", {}).get("k8sRunLauncher", {}))
     postgres = recipes.helm.get("postgresql", {})
     scheme = recipes.instance["run_storage"]["config"]["postgres_db"].get("scheme")
     if postgres.get("enabled") is not False or postgres.get("postgresqlScheme") != scheme:
         problems.append(f"helm: postgresql is not external with scheme {scheme}")
+    return problems
+
+
+def run_launcher_problems(values: dict) -> list[str]:
+    """The chart's K8sRunLauncher settings against the launcher this venv (and so the image,
+    built from the same uv.lock) holds: the chart renders each camelCase key as the snake_case
+    field of dagster-k8s's config, which must know it."""
+    try:
+        from dagster_k8s import K8sRunLauncher
+    except ImportError:
+        return ["dagster-k8s is not installed: the image cannot load the K8sRunLauncher"]
+    fields = K8sRunLauncher.config_type()
+    problems = []
+    for key in values:
+        name = re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+        if name not in fields:
+            problems.append(f"helm runLauncher.config.k8sRunLauncher.{key}: no {name} field")
     return problems
 
 
@@ -886,6 +905,8 @@ MUTATIONS = [
              {"module": "retail_platform.lib.postgres_storage"}))),
     Mutation("helm_instance", "runs as celery tasks", helm_edit(
         _set("runLauncher.type", "CeleryK8sRunLauncher"))),
+    Mutation("helm_instance", "a launcher setting dagster-k8s does not know", helm_edit(
+        _set("runLauncher.config.k8sRunLauncher.imagePullPolicyy", "Always"))),
     Mutation("helm_instance", "psycopg 3 on Helm", helm_edit(
         _set("postgresql.postgresqlScheme", _DELETE))),
     Mutation("helm_instance", "a setting added to deploy/dagster.yaml only",

@@ -15,12 +15,11 @@ import uuid
 from datetime import date, timedelta
 
 import dagster as dg
-import duckdb
 import pytest
 
 from retail_platform.lib.alert_webhook import WEBHOOK_ENV
 from retail_platform.lib.dead_runs import DEAD_RUN_MESSAGE
-from retail_platform.lib.landing_zone import LocalLandingZone
+from retail_platform.lib.landing_zone import GCSLandingZone
 from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate
 from retail_platform.lib.targets import PROJECT_ROOT, WAREHOUSE_POOL
 from retail_platform_tests.emulators import free_port
@@ -35,7 +34,7 @@ from retail_platform_tests.production import (
 )
 from retail_platform_tests.webhook_receiver import WebhookReceiver
 
-pytestmark = [pytest.mark.production, pytest.mark.gcs]
+pytestmark = [pytest.mark.production, pytest.mark.gcs, pytest.mark.bigquery]
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +204,7 @@ def sensor_selector(name: str) -> dict:
     return {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "sensorName": name}
 
 
-def landing_cursor(landing: LocalLandingZone) -> str:
+def landing_cursor(landing: GCSLandingZone) -> str:
     """The landing sensor's cursor once it has handled every file landed so far: the sensor
     evaluated here, on the same files, as the daemon's first tick would."""
     from retail_platform.defs.jobs import daily_pipeline
@@ -217,12 +216,10 @@ def landing_cursor(landing: LocalLandingZone) -> str:
     return context.cursor
 
 
-def sales_days(database) -> list[str]:
-    with duckdb.connect(str(database), read_only=True) as connection:
-        rows = connection.execute(
-            "SELECT DISTINCT transaction_date FROM retail_marts.agg_daily_sales ORDER BY 1"
-        ).fetchall()
-    return [str(day) for (day,) in rows]
+def sales_days(bigquery) -> list[str]:
+    """The days the BigQuery emulator's daily sales mart holds."""
+    sql = "SELECT DISTINCT transaction_date FROM retail_marts.agg_daily_sales ORDER BY 1"
+    return [str(row[0]) for row in bigquery.client().query(sql)]
 
 
 class Deployment:
@@ -289,16 +286,16 @@ class Deployment:
             process.stop()
 
 
-def test_production_topology_on_loopback(home, tmp_path, fake_gcs):
+def test_production_topology_on_loopback(home, tmp_path, fake_gcs, gcs_zone, bigquery_env):
     """deploy/dagster.yaml on Postgres, with compose.yaml's code server, daemon and webserver as
-    separate processes: a three-day range run launched through GraphQL succeeds; a new day's
-    files make the daemon's landing sensor run that day and the marts gain it; a failed run
-    is posted to the alert webhook with its id and link; step logs land in the GCS bucket.
-    On the local target (the BigQuery variant: docs/deploy.md, not yet in the suite)."""
+    separate processes on the BigQuery target (the BigQuery emulator; the landing bucket and
+    the compute log bucket in fake-gcs-server): a three-day range run launched through
+    GraphQL succeeds; a new day's files in the bucket make the daemon's landing sensor run
+    that day and the marts gain it; a failed run is posted to the alert webhook with its id
+    and link; step logs land in the GCS bucket."""
     _, gcs = fake_gcs
-    landing = LocalLandingZone(root=str(tmp_path / "landing"), settle_seconds=0)
+    landing = gcs_zone
     simulate(landing, WORLD, start=FIRST, days=BACKFILL_DAYS)
-    database = tmp_path / "data" / "warehouse.duckdb"
     receiver = WebhookReceiver()
     env = {
         **home,
@@ -307,11 +304,15 @@ def test_production_topology_on_loopback(home, tmp_path, fake_gcs):
             filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
         ),
         "PYTHONUNBUFFERED": "1",
-        "RETAIL_TARGET": "local",
+        # compose.yaml's target; the emulator runs no BigQuery ML: the sklearn churn engine.
+        "RETAIL_TARGET": "bigquery",
+        "RETAIL_CHURN_ENGINE": "sklearn",
+        "GCP_PROJECT": bigquery_env.project,
+        **bigquery_env.env(),  # the emulator's address, a never-expiring token as ADC
+        "RETAIL_LANDING_BUCKET": landing.bucket,
+        "RETAIL_LANDING_PREFIX": landing.prefix,
         "RETAIL_START_DATE": FIRST.isoformat(),
         "RETAIL_DATA_DIR": str(tmp_path / "data"),
-        "RETAIL_DUCKDB_PATH": str(database),
-        "RETAIL_LANDING": landing.root,
         "RETAIL_DASHBOARD_DIR": str(tmp_path / "dashboard"),
         "RETAIL_MODEL_DIR": str(tmp_path / "models"),
         WEBHOOK_ENV: receiver.url,
@@ -360,7 +361,7 @@ def test_production_topology_on_loopback(home, tmp_path, fake_gcs):
             p.tail() for p in deployment.processes
         )
         phases["range run"] = time.monotonic() - started
-        assert sales_days(database) == [
+        assert sales_days(bigquery_env) == [
             (FIRST + timedelta(days=i)).isoformat() for i in range(BACKFILL_DAYS)
         ]
         # Step logs went to the bucket (GCSComputeLogManager against fake-gcs-server).
@@ -380,7 +381,7 @@ def test_production_topology_on_loopback(home, tmp_path, fake_gcs):
         tags = {tag["key"]: tag["value"] for tag in day_run["tags"]}
         assert tags["dagster/sensor_name"] == "landing_sensor"
         assert deployment.wait_for_run(day_run["runId"], RUN_TIMEOUT) == "SUCCESS"
-        assert sales_days(database)[-1] == NEW_DAY.isoformat()
+        assert sales_days(bigquery_env)[-1] == NEW_DAY.isoformat()
         phases["sensor run"] = time.monotonic() - started
 
         # 5. The failed run reached the webhook: its id, its link, what failed.

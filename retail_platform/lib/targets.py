@@ -17,7 +17,9 @@ import dagster as dg
 from retail_platform.lib.gcp_credentials import credentials_env_var
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-WAREHOUSE_POOL = "warehouse"  # serializes writes to the single DuckDB file
+# The pool every step and check writing or reading the warehouse is in; the instance gives it
+# one slot (retail_platform/dagster.yaml, deploy/dagster.yaml): one writer at a time.
+WAREHOUSE_POOL = "warehouse"
 TARGETS = ("local", "bigquery")
 CHURN_ENGINES = ("sklearn", "bqml")
 
@@ -70,18 +72,6 @@ class Target:
     name: str
     warehouse_kind: str  # shown as a kind on every asset in the UI
     churn_engine: str = "sklearn"  # sklearn | bqml
-
-    @property
-    def executor(self) -> dg.ExecutorDefinition | None:
-        """How a launched run (UI, sensor, schedule) executes its steps; None: Dagster's
-        default, a process per step.
-
-        Locally, every step opens the one DuckDB file, so the warehouse pool runs one step
-        at a time anyway, and a process per step only adds its start-up: each imports the
-        code location, 7-8 s here, so a daily run took 185 s instead of 45 s in one
-        process (docs/performance.md). BigQuery takes concurrent jobs: the default.
-        """
-        return dg.in_process_executor if self.name == "local" else None
 
     def churn_engine_resource(self) -> Any:
         from retail_platform.lib.churn.engine import BigQueryMLChurnEngine, SklearnChurnEngine
