@@ -10,6 +10,9 @@ STAMP := $(VENV)/.synced
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 export UV_PYTHON_DOWNLOADS := never
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+# pytest-xdist workers for `make test`: a module's tests, and the modules sharing an expensive
+# session fixture, stay on one worker (retail_platform_tests/conftest.py); 0: one process.
+TEST_WORKERS ?= 2
 
 .PHONY: setup demo dev test test-bigquery test-image image lint bench clean
 
@@ -31,8 +34,8 @@ dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (local target); says how 
 	RETAIL_TARGET=local $(BIN)/python -m retail_platform.instance
 	RETAIL_TARGET=local $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-test: setup  ## the whole pytest suite (the BigQuery-target tests included)
-	$(BIN)/pytest
+test: setup  ## the whole pytest suite (the BigQuery-target tests included), on TEST_WORKERS processes
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test-bigquery: setup  ## only the tests against the BigQuery and GCS emulators
 	$(BIN)/pytest -m "bigquery or gcs"

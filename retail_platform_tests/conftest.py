@@ -122,3 +122,29 @@ def dashboard_dir(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RETAIL_DASHBOARD_DIR", str(folder))
         yield folder
+
+
+# The session fixtures that cost minutes to build. Under pytest-xdist (`make test` runs two
+# workers) each worker builds every session or module fixture its tests ask for; xdist's
+# `loadgroup` keeps a group of tests on one worker. A module's tests form a group (its module
+# fixtures are built once), and modules whose tests share one of these fixtures join one.
+SHARED_FIXTURES = ("week", "months", "bigquery_emulator")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """One xdist group per set of modules linked by a shared session fixture."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    parent: dict[str, str] = {}
+
+    def root(node: str) -> str:
+        while parent.setdefault(node, node) != node:
+            node = parent[node]
+        return node
+
+    for item in items:
+        for fixture in SHARED_FIXTURES:
+            if fixture in getattr(item, "fixturenames", ()):
+                parent[root(item.module.__name__)] = root(fixture)
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(root(item.module.__name__)))
