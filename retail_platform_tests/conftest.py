@@ -131,6 +131,8 @@ def dashboard_dir(tmp_path_factory):
 SHARED_FIXTURES = ("week", "months", "bigquery_emulator")
 
 
+# tryfirst: xdist's own hook, in each worker, reads the groups off the markers.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items) -> None:
     """One xdist group per set of modules linked by a shared session fixture."""
     if not config.pluginmanager.hasplugin("xdist"):
