@@ -104,3 +104,19 @@ def test_the_committed_results_hold_one_section_per_benchmark_and_a_parsable_his
     rows = history_rows(_machine.HISTORY)
     assert set(rows[0]) == set(_machine.HISTORY_COLUMNS)
     assert set(titles) <= {row["benchmark"] for row in rows}
+
+
+def test_make_bench_records_through_record(files, monkeypatch):
+    """`benchmarks/run.py --record` (what `make bench` runs) writes through record(); the
+    benchmark itself is replaced by its figures."""
+    from benchmarks import run
+
+    results, history = files
+    figures = {"files in the landing zone": "100,000", "idle tick (s)": 1.97}
+    monkeypatch.setattr(run.bench_sensor, "main", lambda quick: figures)
+    assert run.main(["--only", "sensor", "--record"]) == {"sensor": figures}
+    assert "## Landing sensor tick, local zone\n" in results.read_text()
+    assert [row["figure"] for row in history_rows(history)] == list(figures)
+    # --quick figures are never recorded
+    run.main(["--only", "sensor", "--record", "--quick"])
+    assert len(history_rows(history)) == len(figures)
