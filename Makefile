@@ -53,7 +53,7 @@ lint: setup
 	@if command -v terraform >/dev/null; then terraform fmt -check -recursive deploy/terraform; \
 	else echo "terraform not installed: deploy/terraform's format not checked"; fi
 
-bench: setup  ## benchmarks; figures are appended to benchmarks/RESULTS.md (BENCH_ARGS="--only backfill,daily --keep")
+bench: setup  ## benchmarks; each replaces its section of benchmarks/RESULTS.md and appends its figures to benchmarks/history.csv (BENCH_ARGS="--only backfill,daily --keep")
 	$(BIN)/python benchmarks/run.py --record $(BENCH_ARGS)
 
 clean:

@@ -1,4 +1,4 @@
-"""Run every benchmark; with --record, append the figures to benchmarks/RESULTS.md.
+"""Run every benchmark; with --record, keep the figures (benchmarks/_machine.py: record).
 
     python benchmarks/run.py [--quick] [--record] [--only NAME,...] [--keep]
 
@@ -11,6 +11,8 @@ still work (the test suite does this; daily lands 2 new days per history there, 
 repeat is exercised); its figures mean nothing and are never recorded.
 The full run keeps its work folders under data/bench/ only with --keep (a landed year is
 ~6 GB, its warehouse a few GB).
+--record replaces each benchmark's section of benchmarks/RESULTS.md with its latest figures
+and the machine, and appends the figures to benchmarks/history.csv (one row per figure).
 """
 
 from __future__ import annotations
