@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from retail_platform.lib import contract_codegen
@@ -75,6 +76,19 @@ def test_a_contract_that_would_reach_sql_unchecked_is_refused(tmp_path, before, 
     contract.write_text(text.replace(before, after, 1))
     with pytest.raises(ValueError, match=error):
         load_contract(contract)
+
+
+def test_the_simulator_lands_a_column_it_does_not_generate_yet_as_nulls(monkeypatch):
+    """A column just added to the contract does not break the simulator: its files carry
+    the column, empty, until a generator fills it."""
+    from retail_platform.lib.simulator import _arrow
+
+    schema = _arrow.SCHEMAS["stores"].append(pa.field("floor_area", pa.int64()))
+    monkeypatch.setitem(_arrow.SCHEMAS, "stores", schema)
+    columns = {name: pa.array(["x", "y"]) for name in schema.names if name != "floor_area"}
+    table = _arrow.table("stores", columns)
+    assert table.schema == schema
+    assert table.column("floor_area").null_count == 2
 
 
 # ------------------------------------------ one edit: a new column from landing to silver

@@ -5,12 +5,16 @@ written: ``sql/macros/contract.sql`` (what dbt reads) and the entity tables of
 ``docs/contract.md`` are generated from the same file (``lib/contract_codegen.py``).
 
 Why a TOML file of our own rather than the dbt sources yml (``data_type``,
-``meta.natural_key``, ``meta.kind``): dbt cannot hand a yml's columns to a macro at parse
-time (``graph`` is empty then), so dbt needs a generated macro either way, and Python would
-have to dig the contract out of dbt's schema (nested under sources, beside dbt's own
-keys) with a YAML parser that is not one of our dependencies. ``tomllib`` is in the
-standard library; the file holds the contract and nothing else, with the logical types the
-layers map to their own (``rate``, ``decimal``), which dbt's ``data_type`` cannot say.
+``meta.natural_key``, ``meta.kind``), the fewest moving parts:
+
+- dbt needs a generated macro either way: the contract decides which ``ref()``s a model
+  makes (its references), which dbt records at parse time, when ``graph`` (where a source's
+  columns would be) is still empty;
+- Python reads it with ``tomllib`` (standard library) instead of digging it out of dbt's
+  schema, nested under sources beside dbt's own keys, with a YAML parser that is not one
+  of our dependencies;
+- it holds the contract and nothing else, in the logical types each layer maps to its own
+  (``decimal``, ``rate``), which a warehouse ``data_type`` cannot say for two warehouses.
 
 The raw layer keeps every value as the text that landed (so CSV and JSONL land
 identically); the types are what the silver layer casts to and validates against.
