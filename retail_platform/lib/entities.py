@@ -1,25 +1,48 @@
-"""The landing contract in code: every entity's columns, types and natural key.
+"""The landing contract in code: every entity's columns, types, natural key and kind.
 
-This mirrors ``docs/contract.md`` (and ``sql/macros/contract.sql`` mirrors it). The raw
-layer keeps every value as the text that landed (so CSV and JSONL land identically); the
-types below are what the silver layer casts to and validates against.
+Read from ``retail_platform/contract.toml``, the one place the contract's entities are
+written: ``sql/macros/contract.sql`` (what dbt reads) and the entity tables of
+``docs/contract.md`` are generated from the same file (``lib/contract_codegen.py``).
 
-A column is required unless it is listed in ``optional``: a file must have every
-required column (else it is quarantined) and may omit an optional one, which then lands
-as null (raw tables always have every column). Required is about the file's columns, not
-the values: a required column's value may still be null where the contract allows it
+Why a TOML file of our own rather than the dbt sources yml (``data_type``,
+``meta.natural_key``, ``meta.kind``), the fewest moving parts:
+
+- dbt needs a generated macro either way: the contract decides which ``ref()``s a model
+  makes (its references), which dbt records at parse time, when ``graph`` (where a source's
+  columns would be) is still empty;
+- Python reads it with ``tomllib`` (standard library) instead of digging it out of dbt's
+  schema, nested under sources beside dbt's own keys, with a YAML parser that is not one
+  of our dependencies;
+- it holds the contract and nothing else, in the logical types each layer maps to its own
+  (``decimal``, ``rate``), which a warehouse ``data_type`` cannot say for two warehouses.
+
+The raw layer keeps every value as the text that landed (so CSV and JSONL land
+identically); the types are what the silver layer casts to and validates against.
+
+A column is required unless it is marked ``optional``: a file must have every required
+column (else it is quarantined) and may omit an optional one, which then lands as null (raw
+tables always have every column). Required is about the file's columns, not the values: a
+required column's value may still be null where the contract allows it
 (``shipments.delivered_at``), and silver decides which nulls a row may have.
 """
 
 from __future__ import annotations
 
+import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from pathlib import Path
+from typing import Literal, get_args
 
 LogicalType = Literal["string", "int", "decimal", "rate", "date", "timestamp", "bool"]
-#: name, type, what the column holds (docs/contract.md)
-Column = tuple[str, LogicalType, str]
+Kind = Literal["fact", "dimension"]
+#: The file the contract is read from.
+CONTRACT_PATH = Path(__file__).resolve().parents[1] / "contract.toml"
+# Names become SQL identifiers and Jinja literals: nothing but these characters.
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_ENTITY_KEYS = {"kind", "natural_key", "references", "columns"}
+_COLUMN_KEYS = {"name", "type", "optional", "note", "description"}
 
 
 @dataclass(frozen=True)
@@ -35,8 +58,12 @@ class Entity:
     #: partition) with the row's value of the column as its key, else it is rejected as
     #: unknown_<column without _id> (sql/macros/validated_rows.sql known_key_checks).
     references: tuple[tuple[str, str], ...] = ()
+    #: "fact" (silver partitions it by transaction_date) or "dimension" (merged across windows).
+    kind: Kind = "fact"
     #: What each column holds (docs/contract.md): the raw asset's column descriptions.
     descriptions: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+    #: The short remark on a column in docs/contract.md's landing table (`in_store`, ...).
+    notes: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         unknown = self.optional - set(self.column_names)
@@ -44,6 +71,8 @@ class Entity:
             raise ValueError(f"{self.name}: optional column(s) {sorted(unknown)} not in columns")
         if set(self.descriptions) != set(self.column_names):
             raise ValueError(f"{self.name}: every column needs one description")
+        if self.kind not in get_args(Kind):
+            raise ValueError(f"{self.name}: kind {self.kind!r} is not one of {get_args(Kind)}")
 
     @property
     def column_names(self) -> list[str]:
@@ -57,7 +86,7 @@ class Entity:
 
     @property
     def is_dimension(self) -> bool:
-        return self.name in DIMENSIONS
+        return self.kind == "dimension"
 
     def column_description(self, name: str) -> str:
         """What the column holds, then what the contract's other facts make of it: its
@@ -78,174 +107,109 @@ class Entity:
         return " ".join(parts)
 
 
-def _entity(
-    name: str,
-    key: tuple[str, ...],
-    *columns: Column,
-    optional: tuple[str, ...] = (),
-    references: tuple[tuple[str, str], ...] = (),
-) -> Entity:
-    common: tuple[Column, ...] = (
-        (
-            "transaction_date",
-            "date",
-            "The day the row belongs to: its landing folder's date, which it must equal "
-            "(else partition_mismatch).",
-        ),
-        (
-            "updated_at",
-            "timestamp",
-            "When the source system last changed the row (UTC, ISO 8601): for the same "
-            "natural key the newest valid version wins.",
-        ),
-    )
-    every = tuple(columns) + common
-    return Entity(
-        name=name,
-        natural_key=key,
-        columns=tuple((column, kind) for column, kind, _ in every),
-        optional=frozenset(optional),
-        references=references,
-        descriptions={column: text for column, _, text in every},
-    )
-
-
 def unknown_reason(column: str) -> str:
     """The reject reason of a row whose ``column`` names a key that never landed."""
     return f"unknown_{column.removesuffix('_id')}"
 
 
-ORDERS = _entity(
-    "orders",
-    ("order_id",),
-    ("order_id", "string", "The order."),
-    ("customer_id", "string", "Customer who ordered."),
-    ("store_id", "string", "Store that sold or fulfilled the order."),
-    ("employee_id", "string", "Sales associate of an in-store order; empty online."),
-    ("channel", "string", "`in_store` or `online`."),
-    ("status", "string", "`completed`, `cancelled` or `returned`; cancelled orders are no sales."),
-    ("ordered_at", "timestamp", "When the order was placed (UTC, ISO 8601)."),
-    references=(("customers", "customer_id"), ("stores", "store_id")),
-)
-ORDER_ITEMS = _entity(
-    "order_items",
-    ("order_id", "line_no"),
-    ("order_id", "string", "Order of the line; the line counts on its order's day."),
-    ("line_no", "int", "Line number within the order."),
-    ("product_id", "string", "Product sold."),
-    ("quantity", "int", "Units sold: an integer > 0."),
-    ("unit_price", "decimal", "Price of one unit: >= 0, 2 decimals."),
-    ("discount_rate", "rate", "Discount as a fraction: 0 <= rate < 1."),
-    # not in the contract's required columns (optional below)
-    (
-        "line_amount",
-        "decimal",
-        "The source's round(quantity x unit_price x (1 - discount_rate), 2): more than a "
-        "cent off is rejected (line_amount_mismatch); computed when absent.",
-    ),
-    optional=("line_amount",),
-    references=(("products", "product_id"),),
-)
-CUSTOMERS = _entity(
-    "customers",
-    ("customer_id",),
-    ("customer_id", "string", "The customer."),
-    ("first_name", "string", "First name (PII)."),
-    ("last_name", "string", "Last name (PII)."),
-    ("email", "string", "Email address (PII)."),
-    ("city", "string", "City."),
-    ("region", "string", "Region."),
-    ("loyalty_tier", "string", "`bronze`, `silver` or `gold`."),
-    ("signup_date", "date", "Day the customer signed up."),
-)
-PRODUCTS = _entity(
-    "products",
-    ("product_id",),
-    ("product_id", "string", "The product."),
-    ("sku", "string", "Stock keeping unit."),
-    ("name", "string", "Product name."),
-    ("category", "string", "Category."),
-    ("brand", "string", "Brand."),
-    ("list_price", "decimal", "List price: >= 0."),
-    ("unit_cost", "decimal", "Cost of one unit: >= 0."),
-)
-STORES = _entity(
-    "stores",
-    ("store_id",),
-    ("store_id", "string", "The store."),
-    ("name", "string", "Store name."),
-    ("city", "string", "City."),
-    ("region", "string", "Region."),
-    ("opened_on", "date", "Day the store opened."),
-)
-EMPLOYEES = _entity(
-    "employees",
-    ("employee_id",),
-    ("employee_id", "string", "The employee."),
-    ("store_id", "string", "Store the employee works at."),
-    ("full_name", "string", "Full name (PII)."),
-    ("role", "string", "Job role."),
-    ("hired_on", "date", "Day the employee was hired."),
-    references=(("stores", "store_id"),),
-)
-PAYMENTS = _entity(
-    "payments",
-    ("payment_id",),
-    ("payment_id", "string", "The payment attempt or refund."),
-    ("order_id", "string", "Order paid."),
-    ("method", "string", "`card`, `cash`, `bank_transfer` or `wallet`."),
-    ("status", "string", "`succeeded`, `failed` or `refunded`."),
-    ("amount", "decimal", "Amount: >= 0, exact decimal."),
-    ("attempt", "int", "Attempt number, from 1."),
-    ("paid_at", "timestamp", "When the payment was made (UTC, ISO 8601)."),
-    references=(("orders", "order_id"),),
-)
-SHIPMENTS = _entity(
-    "shipments",
-    ("shipment_id",),
-    ("shipment_id", "string", "The shipment."),
-    ("order_id", "string", "Order shipped."),
-    ("carrier", "string", "Carrier."),
-    ("service_level", "string", "Service level."),
-    ("shipped_at", "timestamp", "When the shipment left (UTC, ISO 8601)."),
-    ("promised_on", "date", "Day delivery was promised."),
-    (
-        "delivered_at",
-        "timestamp",
-        "When it was delivered (UTC, ISO 8601), not before shipped_at; empty until delivered.",
-    ),
-    ("status", "string", "`delivered`, `in_transit`, `lost` or `returned`."),
-    ("damaged", "bool", "Arrived damaged: true or false."),
-    ("cost", "decimal", "Shipping cost: >= 0."),
-    references=(("orders", "order_id"),),
-)
-INVENTORY = _entity(
-    "inventory",
-    ("store_id", "product_id", "transaction_date"),
-    ("store_id", "string", "Store holding the stock."),
-    ("product_id", "string", "Product in stock."),
-    ("on_hand", "int", "Units in stock at the end of the day: >= 0."),
-    ("reorder_point", "int", "Stock level at which to reorder: >= 0."),
-    ("received_qty", "int", "Units received that day: >= 0."),
-    ("damaged_qty", "int", "Units found damaged that day: >= 0."),
-    references=(("products", "product_id"), ("stores", "store_id")),
-)
+def _names(where: str, values: object) -> tuple[str, ...]:
+    if not isinstance(values, list) or not values:
+        raise ValueError(f"{where}: expected a non-empty list of names, got {values!r}")
+    for value in values:
+        if not isinstance(value, str) or not _NAME.fullmatch(value):
+            raise ValueError(f"{where}: {value!r} is not a name ([a-z][a-z0-9_]*)")
+    return tuple(values)
 
-ENTITIES: dict[str, Entity] = {
-    e.name: e
-    for e in (
-        ORDERS,
-        ORDER_ITEMS,
-        CUSTOMERS,
-        PRODUCTS,
-        STORES,
-        EMPLOYEES,
-        PAYMENTS,
-        SHIPMENTS,
-        INVENTORY,
-    )
-}
-DIMENSIONS = frozenset({"customers", "products", "stores", "employees"})
+
+def _column(where: str, spec: object) -> tuple[str, LogicalType, bool, str, str | None]:
+    if not isinstance(spec, dict) or not {"name", "type", "description"} <= set(spec):
+        raise ValueError(f"{where}: a column needs name, type and description, got {spec!r}")
+    if set(spec) - _COLUMN_KEYS:
+        raise ValueError(f"{where}: unknown key(s) {sorted(set(spec) - _COLUMN_KEYS)}")
+    (name,) = _names(where, [spec["name"]])
+    if spec["type"] not in get_args(LogicalType):
+        raise ValueError(f"{where}.{name}: type {spec['type']!r} not in {get_args(LogicalType)}")
+    if not isinstance(spec.get("optional", False), bool):
+        raise ValueError(f"{where}.{name}: optional must be true or false")
+    return name, spec["type"], spec.get("optional", False), spec["description"], spec.get("note")
+
+
+def load_contract(path: Path = CONTRACT_PATH) -> dict[str, Entity]:
+    """Every entity of the contract file at ``path``, in the file's order, checked: names
+    are plain identifiers, types and kinds known, keys and references name real columns."""
+    with path.open("rb") as file:
+        document = tomllib.load(file)
+    common = [_column("common", c) for c in document.get("common", {}).get("columns", [])]
+    entities: dict[str, Entity] = {}
+    for name, spec in document["entities"].items():
+        _names("entities", [name])
+        if set(spec) - _ENTITY_KEYS:
+            raise ValueError(f"{name}: unknown key(s) {sorted(set(spec) - _ENTITY_KEYS)}")
+        columns = [_column(name, c) for c in spec["columns"]] + common
+        names = [c[0] for c in columns]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{name}: a column is listed twice")
+        key = _names(f"{name}.natural_key", spec["natural_key"])
+        if set(key) - set(names):
+            raise ValueError(f"{name}: natural key column(s) {sorted(set(key) - set(names))}")
+        references = []
+        for reference in spec.get("references", []):
+            referenced, column = reference["entity"], reference["column"]
+            if column not in names:
+                raise ValueError(f"{name}: references {referenced} by {column!r}, not a column")
+            references.append((referenced, column))
+        entities[name] = Entity(
+            name=name,
+            natural_key=key,
+            columns=tuple((column, kind) for column, kind, *_ in columns),
+            optional=frozenset(column for column, _, optional, *_ in columns if optional),
+            references=tuple(references),
+            kind=spec.get("kind"),
+            descriptions={column: text for column, _, _, text, _ in columns},
+            notes={column: note for column, _, _, _, note in columns if note},
+        )
+    for entity in entities.values():
+        for referenced, column in entity.references:
+            if referenced not in entities or entities[referenced].natural_key != (column,):
+                raise ValueError(
+                    f"{entity.name}: references {referenced} by {column}, which is not the "
+                    "natural key of an entity"
+                )
+    return entities
+
+
+def reference_order(entities: Mapping[str, Entity]) -> list[str]:
+    """The entities with each after every entity it references, dimensions first, then in
+    contract order: the order a load that looks keys up in what it already loaded follows."""
+    ordered: list[str] = []
+    while len(ordered) < len(entities):
+        ready = [
+            name
+            for name, entity in entities.items()
+            if name not in ordered and all(r in ordered for r, _ in entity.references)
+        ]
+        if not ready:
+            raise ValueError(
+                f"references form a cycle among {sorted(set(entities) - set(ordered))}"
+            )
+        ordered.append(min(ready, key=lambda name: not entities[name].is_dimension))
+    return ordered
+
+
+ENTITIES: dict[str, Entity] = load_contract()
+ORDERS = ENTITIES["orders"]
+ORDER_ITEMS = ENTITIES["order_items"]
+CUSTOMERS = ENTITIES["customers"]
+PRODUCTS = ENTITIES["products"]
+STORES = ENTITIES["stores"]
+EMPLOYEES = ENTITIES["employees"]
+PAYMENTS = ENTITIES["payments"]
+SHIPMENTS = ENTITIES["shipments"]
+INVENTORY = ENTITIES["inventory"]
+#: The fact entities, in contract order: partitioned by transaction_date in silver.
+FACT_ENTITIES: tuple[str, ...] = tuple(n for n, e in ENTITIES.items() if not e.is_dimension)
+#: The dimension entities: merged across windows in silver (no partition of their own).
+DIMENSIONS = frozenset(n for n, e in ENTITIES.items() if e.is_dimension)
 
 # Columns the raw layer adds to what landed, and what they hold.
 PARTITION_COLUMN = "_partition_date"

@@ -63,3 +63,38 @@ where all_rows.transaction_date >= cast('1900-01-01' as date)
 group by {% for column in key %}all_rows.{{ column }}{{ ", " if not loop.last }}{% endfor %}
 having count(*) > 1
 {% endtest %}
+
+
+{#- dbt's relationships test, reading the parent the way partitioned tables need
+    (contract: no gold fact row refers to an order not in fact_sales, nor to a missing
+    dimension row). The child is the run's window (`where: partition_window`, window.sql);
+    the parent is read whole, bounded on transaction_date when it has one (BigQuery
+    requires a partition filter on the gold facts), and only for the keys the child names,
+    so a daily run looks up a day's keys, not the history's rows. Overrides dbt's
+    default__test_relationships, for every relationships test of the project. -#}
+{% macro default__test_relationships(model, column_name, to, field) %}
+{%- set parent_columns = adapter.get_columns_in_relation(to) | map(attribute='name') | map('lower') | list if execute else [] -%}
+with child as (
+    select {{ column_name }} as from_field
+    from {{ model }}
+    where {{ column_name }} is not null
+),
+
+parent as (
+    select {{ field }} as to_field
+    from {{ to }}
+    where {{ field }} in (select from_field from child)
+    {%- if 'transaction_date' in parent_columns %}
+        and {{ all_partitions('transaction_date') }}
+    {%- endif %}
+)
+
+select
+    from_field
+
+from child
+left join parent
+    on child.from_field = parent.to_field
+
+where parent.to_field is null
+{% endmacro %}

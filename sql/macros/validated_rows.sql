@@ -5,9 +5,9 @@
     checks: (condition on the typed columns, reason) pairs, in priority order, after the
     checks every entity gets: null_key, invalid_<column> (a value that does not cast),
     partition_mismatch, missing_updated_at and missing_<column> for each required column.
-    The contract's references (contract.sql, entities.py) are checked last: a key with no
-    valid version in the referenced entity is unknown_<column without _id> (unknown_store
-    for store_id; known_key_checks). -#}
+    The contract's references (retail_platform/contract.toml, generated into contract.sql)
+    are checked last: a key with no valid version in the referenced entity is
+    unknown_<column without _id> (unknown_store for store_id; known_key_checks). -#}
 
 {%- macro validated_rows(entity, required=[], checks=[]) -%}
   {%- set spec = contract_entities()[entity] -%}
@@ -193,4 +193,19 @@ where true
 qualify row_number() over (
     partition by {{ key }} order by updated_at desc, _source_file, _source_line
 ) = 1
+{%- endmacro -%}
+
+
+{#- A landed text column cast to its contract type (retail_platform/contract.toml: string,
+    int, decimal, rate, date, timestamp, bool); null when the value does not cast. -#}
+{%- macro typed_column(column, kind) -%}
+  {%- if kind == 'string' -%} {{ column }}
+  {%- elif kind == 'int' -%} {{ try_cast(column, type_int()) }}
+  {%- elif kind == 'decimal' -%} {{ try_cast(column, type_money()) }}
+  {%- elif kind == 'rate' -%} {{ try_cast(column, type_rate()) }}
+  {%- elif kind == 'date' -%} {{ try_cast(column, 'date') }}
+  {%- elif kind == 'timestamp' -%} {{ try_cast(column, 'timestamp') }}
+  {%- elif kind == 'bool' -%} {{ try_cast(column, type_bool()) }}
+  {%- else -%} {{ exceptions.raise_compiler_error("unknown contract type " ~ kind) }}
+  {%- endif -%}
 {%- endmacro -%}

@@ -13,10 +13,10 @@ from datetime import date, timedelta
 
 import dagster as dg
 
+from retail_platform.lib.entities import FACT_ENTITIES
 from retail_platform.lib.targets import WAREHOUSE_POOL
 from retail_platform.lib.warehouse import Warehouse
 
-FACT_ENTITIES = ("orders", "order_items", "payments", "shipments", "inventory")
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 PARTITION = "dagster/partition"

@@ -49,11 +49,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
+from retail_platform.lib.entities import FACT_ENTITIES
 from retail_platform.lib.simulator import _generate as G
 from retail_platform.lib.simulator._arrow import SCHEMAS
 from retail_platform.lib.simulator._faults import (
     BAD_REASONS,
-    FACT_ENTITIES,
     UNKNOWN_PRODUCT_ID,
     inject_bad_rows,
     inject_duplicates,
@@ -92,8 +92,10 @@ __all__ = [
 ]
 
 DAY = G.DAY
+# The order the simulated sources deliver a day's files in: dimensions, each after those it
+# references, then the contract's facts.
 _DIMENSION_ORDER = ("stores", "employees", "products", "customers")
-_FACT_ORDER = ("orders", "order_items", "payments", "shipments", "inventory")
+_FACT_ORDER = FACT_ENTITIES
 REDELIVERY_SUFFIX = "-redelivery"
 
 #: The one default volume (average orders a day) of ``make demo``, ``retail-platform

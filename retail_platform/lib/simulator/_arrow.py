@@ -229,5 +229,11 @@ def take(pool: pa.Array, idx: np.ndarray, valid: np.ndarray | None = None) -> pa
 
 
 def table(entity: str, columns: dict[str, pa.Array]) -> pa.Table:
+    """The entity's table in contract order. A contract column the simulator does not
+    generate (one just added to retail_platform/contract.toml) lands as nulls."""
     schema = SCHEMAS[entity]
-    return pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema)
+    rows = len(next(iter(columns.values())))
+    return pa.Table.from_arrays(
+        [columns[f.name] if f.name in columns else pa.nulls(rows, f.type) for f in schema],
+        schema=schema,
+    )

@@ -9,8 +9,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-FACT_ENTITIES = ("orders", "order_items", "payments", "shipments", "inventory")
-
 #: Which invalid-row reasons each fact entity can receive (one reason per bad row).
 BAD_REASONS: dict[str, tuple[str, ...]] = {
     "orders": ("null_key", "partition_mismatch", "impossible_date"),

@@ -1,7 +1,7 @@
 {#- RFM per customer as of the latest transaction_date with sales (contract): each score is
     least(5, 1 + floor(5 x percent_rank())) over its measure, fewer recency days scoring
     higher, so equal values always get equal scores; then the named segments, first match
-    wins (rfm_score: sql/macros/contract.sql). -#}
+    wins (rfm_score: sql/macros/rfm_score.sql). -#}
 with sales as (
     select customer_id, transaction_date, net_revenue
     from {{ ref('fact_sales') }}

@@ -15,7 +15,7 @@
     is independent of how silver chose the winner. A table of the run's days, not a view:
     the check reads one day of it, and on BigQuery a filter on a view's
     cast(_partition_date as date) need not reach raw's partitions. -#}
-{%- set facts = ['orders', 'order_items', 'payments', 'shipments', 'inventory'] %}
+{%- set facts = fact_entities() %}
 
 with
 {%- for entity in facts %}
