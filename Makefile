@@ -14,7 +14,7 @@ export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 # session fixture, stay on one worker (retail_platform_tests/conftest.py); 0: one process.
 TEST_WORKERS ?= 2
 
-.PHONY: setup demo dev test test-bigquery test-image image lint bench clean
+.PHONY: setup demo dev test test-bigquery test-image image lint bench contract clean
 
 $(STAMP): pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -55,6 +55,9 @@ lint: setup
 
 bench: setup  ## benchmarks; each replaces its section of benchmarks/RESULTS.md and appends its figures to benchmarks/history.csv (BENCH_ARGS="--only backfill,daily --keep")
 	$(BIN)/python benchmarks/run.py --record $(BENCH_ARGS)
+
+contract: setup  ## regenerate sql/macros/contract.sql and docs/contract.md's tables from retail_platform/contract.toml
+	$(BIN)/python -m retail_platform.lib.contract_codegen
 
 clean:
 	rm -rf $(VENV) .venv-bqemulator data sql/target sql/logs .image-build
