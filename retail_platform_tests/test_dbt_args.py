@@ -16,7 +16,7 @@ from retail_platform.defs.transforms.run_folders import (
     keep_partial_parse,
     prune_run_folders,
 )
-from retail_platform.lib.environment import environment
+from retail_platform.settings import environment
 from retail_platform_tests.conftest import WEEK_DAYS, WEEK_START
 from retail_platform_tests.platform import run_dbt
 

@@ -17,11 +17,11 @@ from datetime import date, timedelta
 import dagster as dg
 import pytest
 
-from retail_platform.lib.alert_webhook import WEBHOOK_ENV
 from retail_platform.lib.dead_runs import DEAD_RUN_MESSAGE
 from retail_platform.lib.landing_zone import GCSLandingZone
 from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate
 from retail_platform.lib.targets import PROJECT_ROOT, WAREHOUSE_POOL
+from retail_platform.settings import WEBHOOK_ENV
 from retail_platform_tests.emulators import free_port
 from retail_platform_tests.postgres import PostgresServer
 from retail_platform_tests.production import (

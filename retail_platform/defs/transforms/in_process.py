@@ -30,7 +30,7 @@ from dagster_dbt.core import resource as dbt_resource_module
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation, _get_dbt_target_path
 
 from retail_platform.defs.transforms.run_folders import PARTIAL_PARSE
-from retail_platform.lib.environment import environment
+from retail_platform.settings import environment
 
 # dbt's own exit codes: 1 when a model or test failed, 2 when dbt itself failed.
 EXIT_FAILURE, EXIT_ERROR = 1, 2

@@ -1,7 +1,8 @@
 """The dbt CLI resource, minus what it would cost on every invocation."""
 
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -12,8 +13,8 @@ from packaging import version
 from pydantic import Field
 
 from retail_platform.defs.transforms.in_process import invocations_in_this_process
-from retail_platform.defs.transforms.project import dbt_project
-from retail_platform.lib.targets import dbt_in_process
+from retail_platform.defs.transforms.project import DBT_TARGET_PATH_ENV, dbt_project
+from retail_platform.settings import environment, settings
 
 
 class RetailDbtCliResource(DbtCliResource):
@@ -40,11 +41,32 @@ class RetailDbtCliResource(DbtCliResource):
         ),
     )
 
+    dbt_env: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Environment variables for each dbt invocation (sql/profiles.yml reads them), "
+            "on top of the process's own."
+        ),
+    )
+
+    def invocation_env(self) -> Mapping[str, str]:
+        """What each invocation gets in its environment: ``dbt_env``, and dbt's target
+        folder for dagster-dbt (``DBT_TARGET_PATH``, which it reads from the environment
+        to place each run's folder and seed it with the shared parse state: this target's
+        folder, where `make setup` parsed) unless the environment sets one."""
+        env = dict(self.dbt_env)
+        if DBT_TARGET_PATH_ENV not in os.environ:
+            env[DBT_TARGET_PATH_ENV] = str(dbt_project.target_path)
+        return env
+
     def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
-        if not self.in_process:
-            return super().cli(args, **kwargs)
-        with invocations_in_this_process():
-            return super().cli(args, **kwargs)
+        # dagster-dbt copies the environment into the invocation's (a subprocess's, or
+        # in_process.py's) when it starts it, inside cli().
+        with environment(self.invocation_env()):
+            if not self.in_process:
+                return super().cli(args, **kwargs)
+            with invocations_in_this_process():
+                return super().cli(args, **kwargs)
 
     @cached_property
     def _cli_version(self) -> version.Version:
@@ -54,12 +76,20 @@ class RetailDbtCliResource(DbtCliResource):
         return None
 
 
-def dbt_resource(in_process: bool | None = None) -> RetailDbtCliResource:
+def dbt_resource(
+    in_process: bool | None = None, dbt_env: Mapping[str, str] | None = None
+) -> RetailDbtCliResource:
     """dbt in the step's process unless ``in_process`` (default: RETAIL_DBT_IN_PROCESS)
-    says otherwise."""
+    says otherwise; ``dbt_env`` in each invocation's environment."""
     # The dbt beside this interpreter: PATH need not include the venv.
     return RetailDbtCliResource(
         project_dir=dbt_project,
-        dbt_executable=str(Path(sys.executable).with_name("dbt")),
-        in_process=dbt_in_process() if in_process is None else in_process,
+        dbt_executable=dbt_executable(),
+        in_process=settings().dbt_in_process if in_process is None else in_process,
+        dbt_env=dict(dbt_env or {}),
     )
+
+
+def dbt_executable() -> str:
+    """The dbt beside this interpreter (the venv's), so PATH need not include the venv."""
+    return str(Path(sys.executable).with_name("dbt"))
