@@ -1,7 +1,9 @@
 """Every setting of the platform: its environment variable, default, validation and meaning.
 
-This module is the only one that reads the platform's variables from ``os.environ`` and the
-only one that writes to ``os.environ`` (a test scans the package for both):
+Every ``RETAIL_*`` variable the package or the dbt project uses is declared here, and this
+is the only module of the package that writes to ``os.environ`` (tests check both; other
+modules still read a few variables of other tools directly: ``GCP_CREDENTIALS``, a secret
+passed on as ``dagster.EnvVar``, ``STORAGE_EMULATOR_HOST``, ``PATH``):
 
 * :data:`VARIABLES` declares each variable the code or the dbt project reads: its name, its
   default as the README shows it, who sets and reads it, and one line on what it means.
@@ -9,8 +11,11 @@ only one that writes to ``os.environ`` (a test scans the package for both):
   retail_platform.settings``; a test keeps the two identical).
 * :func:`settings` returns the values, read from the environment once per distinct
   environment (a process's environment does not change after start, except in tests and
-  inside :func:`environment` blocks). Each value is checked where it is read, with an error
-  that names the variable; :meth:`Settings.check` checks them all.
+  inside :func:`environment` blocks). Each value is checked when it is first used, as
+  before this module existed (a bad RETAIL_TARGET fails loading the definitions, not
+  ``retail-platform demo``'s start), with an error that names the variable;
+  :meth:`Settings.check` checks them all. Values that only dbt reads (``read_by="dbt"``)
+  are checked by the macro that reads them (sql/macros/).
 * :func:`environment` sets variables for a block and restores them: dbt reads its settings
   (``env_var()`` in sql/, ``DBT_*``) and dagster-dbt its target folder from ``os.environ``,
   and a dbt subprocess inherits them, so each dbt invocation gets its values that way.
