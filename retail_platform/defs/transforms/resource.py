@@ -2,6 +2,7 @@
 
 import os
 import sys
+import uuid
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from importlib.metadata import version as installed_version
@@ -12,9 +13,9 @@ from dagster_dbt import DbtCliInvocation, DbtCliResource
 from packaging import version
 from pydantic import Field
 
-from retail_platform.defs.transforms.in_process import invocations_in_this_process
+from retail_platform.defs.transforms.in_process import invocations
 from retail_platform.defs.transforms.project import DBT_TARGET_PATH_ENV, dbt_project
-from retail_platform.settings import environment, settings
+from retail_platform.settings import settings
 
 
 class RetailDbtCliResource(DbtCliResource):
@@ -49,24 +50,13 @@ class RetailDbtCliResource(DbtCliResource):
         ),
     )
 
-    def invocation_env(self) -> Mapping[str, str]:
-        """What each invocation gets in its environment: ``dbt_env``, and dbt's target
-        folder for dagster-dbt (``DBT_TARGET_PATH``, which it reads from the environment
-        to place each run's folder and seed it with the shared parse state: this target's
-        folder, where `make setup` parsed) unless the environment sets one."""
-        env = dict(self.dbt_env)
-        if DBT_TARGET_PATH_ENV not in os.environ:
-            env[DBT_TARGET_PATH_ENV] = str(dbt_project.target_path)
-        return env
-
     def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
-        # dagster-dbt copies the environment into the invocation's (a subprocess's, or
-        # in_process.py's) when it starts it, inside cli().
-        with environment(self.invocation_env()):
-            if not self.in_process:
-                return super().cli(args, **kwargs)
-            with invocations_in_this_process():
-                return super().cli(args, **kwargs)
+        # Both given to the invocation, never through os.environ: dbt may still be running
+        # (on a thread, in_process.py) after cli() returns.
+        if kwargs.get("target_path") is None:
+            kwargs["target_path"] = run_folder(kwargs.get("context"))
+        with invocations(in_this_process=self.in_process, env=self.dbt_env):
+            return super().cli(args, **kwargs)
 
     @cached_property
     def _cli_version(self) -> version.Version:
@@ -88,6 +78,19 @@ def dbt_resource(
         in_process=settings().dbt_in_process if in_process is None else in_process,
         dbt_env=dict(dbt_env or {}),
     )
+
+
+def run_folder(context: Any = None) -> Path:
+    """An invocation's own dbt target folder, named as dagster-dbt names it
+    (``<op>-<run>-<id>``, run_folders.py prunes them), under this target's folder
+    (sql/target/<target>, where `make setup` parsed and the shared parse state is kept),
+    or under ``$DBT_TARGET_PATH`` when the environment sets it. (dagster-dbt would place it
+    under ``$DBT_TARGET_PATH`` or ``target``, reading the variable from the environment.)"""
+    base = Path(os.environ.get(DBT_TARGET_PATH_ENV) or dbt_project.target_path)
+    unique = str(uuid.uuid4())[:7]
+    if context is None:
+        return base / unique
+    return base / f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{unique}"
 
 
 def dbt_executable() -> str:
