@@ -16,9 +16,13 @@ passed on as ``dagster.EnvVar``, ``STORAGE_EMULATOR_HOST``, ``PATH``):
   ``retail-platform demo``'s start), with an error that names the variable;
   :meth:`Settings.check` checks them all. Values that only dbt reads (``read_by="dbt"``)
   are checked by the macro that reads them (sql/macros/).
-* :func:`environment` sets variables for a block and restores them: dbt reads its settings
-  (``env_var()`` in sql/, ``DBT_*``) and dagster-dbt its target folder from ``os.environ``,
-  and a dbt subprocess inherits them, so each dbt invocation gets its values that way.
+* :func:`environment` sets variables for a block and restores them, for what reads the
+  environment rather than arguments: dbt (``env_var()`` in sql/, its ``DBT_*`` flags) and a
+  dbt subprocess, which inherits it. The dbt step's window and reject rate
+  (defs/transforms/assets.py), the in-process runner's copy of an invocation's environment
+  (defs/transforms/in_process.py), a key file for dbt-bigquery (lib/gcp_credentials.py),
+  ``PATH`` while `make setup` parses (defs/transforms/project.py). The dbt resource passes
+  its own values (the warehouse path) to each invocation instead (defs/resources.py).
 * Two process-wide writes, for Dagster, which reads these from the environment:
   :func:`turn_on_event_batching` (``DAGSTER_EVENT_BATCH_SIZE``, read in the process that
   stores events, not from the instance's config: the instance's storages set it when they
@@ -330,7 +334,8 @@ def environment(values: Mapping[str, str], unset: Iterable[str] = ()) -> Iterato
     never sees the environment empty.
 
     For what reads the environment rather than arguments: dbt (its flags, ``env_var()`` in
-    sql/), dagster-dbt (``DBT_TARGET_PATH``), and a dbt subprocess, which inherits it."""
+    sql/) and a dbt subprocess, which inherits it. The block must last as long as what reads
+    the variables (a dbt invocation: until it has finished)."""
     names = {*values, *unset}
     saved = {name: os.environ.get(name) for name in names}
     for name in unset:
