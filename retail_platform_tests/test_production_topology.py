@@ -317,6 +317,10 @@ def test_production_topology_on_loopback(home, tmp_path, fake_gcs, gcs_zone, big
         "RETAIL_MODEL_DIR": str(tmp_path / "models"),
         WEBHOOK_ENV: receiver.url,
     }
+    # The bigquery target's manifest, built before any process loads the code location (which
+    # never parses the dbt project), as the image builds it (deploy/image/Containerfile).
+    build = "from retail_platform.defs.transforms.project import ensure_manifest; ensure_manifest()"
+    subprocess.run([sys.executable, "-c", build], env=env, cwd=PROJECT_ROOT, check=True)
     deployment = Deployment(env, tmp_path)
     env["DAGSTER_WEBSERVER_URL"] = f"http://127.0.0.1:{deployment.web_port}"
     started = time.monotonic()
