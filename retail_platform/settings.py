@@ -53,7 +53,7 @@ class Variable:
     """One environment variable: README's row, and the default the code applies."""
 
     name: str
-    #: The default as README.md shows it (``-``: none, the feature is off or needs it set).
+    #: The default as README.md shows it ("–": none; the feature is off, or it must be set).
     default: str
     description: str
     #: Who reads it: "python" (through :func:`settings`), "dbt" (``env_var()`` in sql/), both.
