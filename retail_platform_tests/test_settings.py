@@ -233,3 +233,18 @@ print("TARGET:", (copy / "target").exists())
     assert completed.returncode == 0, out + completed.stderr
     assert "MISSING:" in out and "make setup" in out, out
     assert "STARTED: []" in out and "TARGET: False" in out, out
+
+
+def test_importing_the_code_location_leaves_the_environment_as_it_was():
+    """Before this module, the import set DBT_TARGET_PATH, PATH and RETAIL_DUCKDB_PATH."""
+    script = (
+        "import os, sys; before = dict(os.environ); import retail_platform.definitions; "
+        "after = dict(os.environ); "
+        "print(sorted(k for k in {*before, *after} if before.get(k) != after.get(k)))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines()[-1] == "[]"
