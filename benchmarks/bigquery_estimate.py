@@ -122,6 +122,10 @@ def _captured_runs(client, zone) -> dict[str, Any]:
     """Backfill the history, land a new day; then the runs of that day, their statements."""
     import dagster as dg
 
+    from retail_platform.defs.transforms.project import ensure_manifest
+
+    # The bigquery target's manifest: importing the definitions never parses the dbt project.
+    ensure_manifest()
     from retail_platform.definitions import build_definitions
     from retail_platform.lib.simulator import SimulationConfig, simulate
     from retail_platform.lib.targets import current_target

@@ -26,6 +26,7 @@ from retail_platform.defs.jobs import (
 from retail_platform.defs.landing.sensors import build_landing_sensor, downstream_by_entity
 from retail_platform.defs.ml.assets import ml_assets
 from retail_platform.defs.raw.assets import raw_assets
+from retail_platform.defs.resources import resources_for
 from retail_platform.defs.simulate.jobs import simulate_day_job
 from retail_platform.defs.transforms.assets import dbt_models, dbt_partitioned_models
 from retail_platform.defs.transforms.checks import reconciliation_checks
@@ -56,7 +57,7 @@ def build_definitions(target: Target) -> dg.Definitions:
         schedules=[churn_scoring_daily, churn_retrain_weekly, orders_freshness_schedule()],
         # The alert sensors post to RETAIL_ALERT_WEBHOOK_URL; unset, they skip (defs/alerts.py).
         sensors=[build_landing_sensor(daily_pipeline, downstream=built_from_raw), *alert_sensors],
-        resources=target.resources(),
+        resources=resources_for(target),
         # Every step is in the one-slot warehouse pool, so steps never overlap on either
         # target and a process per step (Dagster's default executor) would only add each
         # step's start-up: importing the code location, 7-8 s (docs/performance.md).

@@ -26,7 +26,6 @@ debug stream (code server and run worker) goes to a log file whose path is print
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -42,6 +41,7 @@ import duckdb
 
 from retail_platform.instance import dagster_home
 from retail_platform.lib.targets import PROJECT_ROOT, data_dir, duckdb_path, landing_uri
+from retail_platform.settings import START_DATE_ENV, settings
 
 # 60 days of features before the training cutoff + the 60-day churn label window.
 DEFAULT_DAYS = 120
@@ -190,9 +190,7 @@ def _start_afresh(landed: Window) -> str:
 def _check_start_date_env(plan: Plan) -> None:
     """An explicit RETAIL_START_DATE wins over the data's first day: it must not leave the
     demo's days outside the partitions."""
-    from retail_platform.lib.partitions import START_DATE_ENV
-
-    value = os.environ.get(START_DATE_ENV)
+    value = settings().start_date
     if value is not None and date.fromisoformat(value) > plan.window.first:
         raise DemoError(
             f"{START_DATE_ENV}={value} is after the demo's first day {plan.window.first}, "

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from datetime import date
 from pathlib import Path
 
-from retail_platform.lib.targets import data_dir
+from retail_platform.settings import settings, use_dagster_home
 
 INSTANCE_TEMPLATE = Path(__file__).with_name("dagster.yaml")
 
@@ -15,12 +14,13 @@ INSTANCE_TEMPLATE = Path(__file__).with_name("dagster.yaml")
 def dagster_home() -> Path:
     """``$DAGSTER_HOME``, or ``data/dagster_home``, with our dagster.yaml: copied into a new
     home, and into an existing one whose copy differs (``refresh_instance_config``)."""
-    home = Path(os.environ.get("DAGSTER_HOME") or data_dir() / "dagster_home").resolve()
+    current = settings()
+    home = Path(current.dagster_home or current.data_dir / "dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     message = refresh_instance_config(home / "dagster.yaml")
     if message:
         print(message)
-    os.environ["DAGSTER_HOME"] = str(home)
+    use_dagster_home(home)
     return home
 
 

@@ -7,16 +7,23 @@ import os
 # before anything imports retail_platform.lib.partitions, which reads it at import.
 os.environ["RETAIL_START_DATE"] = "2025-01-01"
 
+# Importing the code location never parses the dbt project (defs/transforms/project.py):
+# build its manifest now when it is missing or older than an edited model, before the
+# imports below load the definitions.
+from retail_platform.defs.transforms.project import ensure_manifest  # noqa: E402
+
+ensure_manifest()
+
 import uuid  # noqa: E402
-from datetime import date, timedelta
+from datetime import date, timedelta  # noqa: E402
 
-import dagster as dg
-import pytest
+import dagster as dg  # noqa: E402
+import pytest  # noqa: E402
 
-from retail_platform.lib.landing_zone import GCSLandingZone, LocalLandingZone
-from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate
-from retail_platform_tests.emulators import FakeGCS
-from retail_platform_tests.platform import Platform
+from retail_platform.lib.landing_zone import GCSLandingZone, LocalLandingZone  # noqa: E402
+from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate  # noqa: E402
+from retail_platform_tests.emulators import FakeGCS  # noqa: E402
+from retail_platform_tests.platform import Platform  # noqa: E402
 
 
 @pytest.fixture(scope="session")

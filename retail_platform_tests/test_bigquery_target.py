@@ -15,6 +15,7 @@ import sqlglot
 from sqlglot import exp
 
 from retail_platform.defs.raw.assets import raw_assets
+from retail_platform.defs.resources import resources_for
 from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate
 from retail_platform.lib.targets import Target
 from retail_platform.lib.warehouse import BigQueryWarehouse
@@ -78,7 +79,7 @@ def test_raw_assets_load_the_gcs_bucket_into_bigquery_through_the_io_manager(
     config = SimulationConfig(seed=5, orders_per_day=20, faults=FaultConfig.none())
     simulate(gcs_zone, config, start=start, days=2)
     target = Target("bigquery", "bigquery")
-    resources = target.resources()  # what RETAIL_TARGET=bigquery wires in, from the env
+    resources = resources_for(target)  # what RETAIL_TARGET=bigquery wires in, from the env
     tags = {RANGE_START: "2025-01-01", RANGE_END: "2025-01-02"}
 
     def load() -> None:

@@ -1,6 +1,7 @@
 """How the dbt invocations are built and what they leave behind."""
 
 import os
+import shutil
 import time
 from datetime import timedelta
 
@@ -16,7 +17,7 @@ from retail_platform.defs.transforms.run_folders import (
     keep_partial_parse,
     prune_run_folders,
 )
-from retail_platform.lib.environment import environment
+from retail_platform.settings import environment
 from retail_platform_tests.conftest import WEEK_DAYS, WEEK_START
 from retail_platform_tests.platform import run_dbt
 
@@ -160,3 +161,26 @@ def test_relative_dbt_paths_resolve_in_the_project_folder_as_for_a_subprocess(tm
     would otherwise land under whatever folder the run worker started in."""
     env = {"DBT_LOG_PATH": "target/local/run-1", "DBT_TARGET_PATH": "/abs/target", "HOME": "x"}
     assert paths_from(tmp_path, env) == {"DBT_LOG_PATH": str(tmp_path / "target/local/run-1")}
+
+
+@pytest.mark.parametrize("in_process", [True, False], ids=["in_process", "subprocess"])
+def test_the_resource_gives_dbt_its_settings_without_writing_the_environment(
+    tmp_path, monkeypatch, in_process
+):
+    """The warehouse path reaches dbt through the invocation, so it holds for the whole
+    invocation, also when dbt runs on after cli() returned (in this process, on a thread);
+    the invocation's folder is under this target's dbt folder; os.environ is left as it was."""
+    monkeypatch.delenv("RETAIL_DUCKDB_PATH", raising=False)
+    monkeypatch.delenv("DBT_TARGET_PATH", raising=False)
+    database = tmp_path / "w.duckdb"
+    before = dict(os.environ)
+    dbt = dbt_resource(in_process=in_process, dbt_env={"RETAIL_DUCKDB_PATH": str(database)})
+    invocation = dbt.cli(["debug"], raise_on_error=False)
+    try:
+        invocation.wait()  # (in the process, dbt's thread has its environment until it ends)
+    finally:
+        shutil.rmtree(invocation.target_path, ignore_errors=True)
+    assert invocation.is_successful()
+    assert database.exists()  # dbt debug connected to it
+    assert invocation.target_path.parent == DBT_PROJECT_DIR / "target" / "local"
+    assert dict(os.environ) == before

@@ -239,11 +239,12 @@ def test_every_duckdb_connection_of_the_local_target_is_memory_limited(tmp_path,
     profile gets: RETAIL_DUCKDB_MEMORY_LIMIT, by default the same 2GB in both."""
     import duckdb
 
+    from retail_platform.defs.resources import resources_for
     from retail_platform.lib.targets import DEFAULT_DUCKDB_MEMORY_LIMIT, PROJECT_ROOT, Target
 
     monkeypatch.setenv("RETAIL_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
     monkeypatch.setenv("RETAIL_DUCKDB_MEMORY_LIMIT", "1GB")
-    resources = Target("local", "duckdb").resources()
+    resources = resources_for(Target("local", "duckdb"))
     assert resources["io_manager"].connection_config == {"memory_limit": "1GB"}
     show = "SELECT current_setting('memory_limit')"
     [(setting,)] = resources["warehouse"].query(show)
@@ -253,4 +254,4 @@ def test_every_duckdb_connection_of_the_local_target_is_memory_limited(tmp_path,
     assert DEFAULT_DUCKDB_MEMORY_LIMIT == "2GB"
     assert "memory_limit: \"{{ env_var('RETAIL_DUCKDB_MEMORY_LIMIT', '2GB') }}\"" in profile
     monkeypatch.delenv("RETAIL_DUCKDB_MEMORY_LIMIT")
-    assert Target("local", "duckdb").resources()["warehouse"].memory_limit == "2GB"
+    assert resources_for(Target("local", "duckdb"))["warehouse"].memory_limit == "2GB"

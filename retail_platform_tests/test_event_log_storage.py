@@ -14,11 +14,8 @@ import pytest
 from dagster._core.events import ASSET_EVENTS, DagsterEventType
 
 from retail_platform.instance import INSTANCE_TEMPLATE
-from retail_platform.lib.event_log_storage import (
-    BATCH_SIZE_ENV,
-    OPEN_DATABASES,
-    BatchedSqliteEventLogStorage,
-)
+from retail_platform.lib.event_log_storage import OPEN_DATABASES, BatchedSqliteEventLogStorage
+from retail_platform.settings import BATCH_SIZE_ENV
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2025-01-01", end_date="2025-03-01")
 ASSETS = ("orders", "customers", "sales")

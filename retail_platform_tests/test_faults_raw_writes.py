@@ -27,10 +27,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from retail_platform.lib.duckdb_lock import LOCK_RETRIES_ENV, LOCK_WAIT_ENV
 from retail_platform.lib.entities import ENTITIES
 from retail_platform.lib.raw_batches import ALLOW_EMPTY_TAG
 from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate
+from retail_platform.settings import LOCK_RETRIES_ENV, LOCK_WAIT_ENV
 from retail_platform_tests.conftest import WEEK_START
 from retail_platform_tests.landed import landed_rows
 from retail_platform_tests.platform import ALL_ASSETS, RANGE_END, RANGE_START, Platform, days

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import jwt
 
+from retail_platform.defs.resources import resources_for
 from retail_platform.lib.gcp_credentials import (
     CREDENTIALS_ENV,
     KEY_FIELDS,
@@ -164,11 +165,11 @@ def test_a_bad_variable_fails_where_the_resources_are_built(value, reason, monke
     with pytest.raises(CredentialsError, match=re.escape(reason)):
         credentials_env_var()
     with pytest.raises(CredentialsError, match=f"^{CREDENTIALS_ENV} "):
-        Target("bigquery", "bigquery", churn_engine="bqml").resources()
+        resources_for(Target("bigquery", "bigquery", churn_engine="bqml"))
 
 
 def test_a_good_variable_becomes_an_env_var_for_the_resources(signing_key, monkeypatch):
     monkeypatch.setenv(CREDENTIALS_ENV, encoded_key(signing_key, "http://127.0.0.1:9/token"))
     assert credentials_env_var() == dg.EnvVar(CREDENTIALS_ENV)
-    resources = Target("bigquery", "bigquery").resources()
+    resources = resources_for(Target("bigquery", "bigquery"))
     assert resources["warehouse"].gcp_credentials == dg.EnvVar(CREDENTIALS_ENV)

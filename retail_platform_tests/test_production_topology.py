@@ -17,11 +17,11 @@ from datetime import date, timedelta
 import dagster as dg
 import pytest
 
-from retail_platform.lib.alert_webhook import WEBHOOK_ENV
 from retail_platform.lib.dead_runs import DEAD_RUN_MESSAGE
 from retail_platform.lib.landing_zone import GCSLandingZone
 from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate
 from retail_platform.lib.targets import PROJECT_ROOT, WAREHOUSE_POOL
+from retail_platform.settings import WEBHOOK_ENV
 from retail_platform_tests.emulators import free_port
 from retail_platform_tests.postgres import PostgresServer
 from retail_platform_tests.production import (
@@ -317,6 +317,10 @@ def test_production_topology_on_loopback(home, tmp_path, fake_gcs, gcs_zone, big
         "RETAIL_MODEL_DIR": str(tmp_path / "models"),
         WEBHOOK_ENV: receiver.url,
     }
+    # The bigquery target's manifest, built before any process loads the code location (which
+    # never parses the dbt project), as the image builds it (deploy/image/Containerfile).
+    build = "from retail_platform.defs.transforms.project import ensure_manifest; ensure_manifest()"
+    subprocess.run([sys.executable, "-c", build], env=env, cwd=PROJECT_ROOT, check=True)
     deployment = Deployment(env, tmp_path)
     env["DAGSTER_WEBSERVER_URL"] = f"http://127.0.0.1:{deployment.web_port}"
     started = time.monotonic()

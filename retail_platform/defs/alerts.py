@@ -27,13 +27,8 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from retail_platform.lib.alert_webhook import (
-    WEBHOOK_ENV,
-    AlertNotSent,
-    post_alert,
-    run_link,
-    webhook_url,
-)
+from retail_platform.lib.alert_webhook import AlertNotSent, post_alert, run_link, webhook_url
+from retail_platform.settings import WEBHOOK_ENV
 
 MINIMUM_INTERVAL_SECONDS = 30
 MAX_LINES = 15  # per list in one alert; the rest is "and N more"

@@ -8,7 +8,6 @@ retail_platform/dagster.yaml).
 raw/orders has a check instead: yesterday's partition loaded by a set hour, UTC.
 """
 
-import os
 from datetime import UTC, date, datetime, time, timedelta
 
 import dagster as dg
@@ -16,6 +15,7 @@ import dagster as dg
 from retail_platform.lib.partitions import transaction_date_partitions
 from retail_platform.lib.targets import WAREHOUSE_POOL
 from retail_platform.patches.dagster_private import get_current_datetime
+from retail_platform.settings import DEADLINE_HOUR_ENV, DEFAULT_DEADLINE_HOUR, settings
 
 DAILY = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(hours=26), warn_window=timedelta(hours=25)
@@ -29,17 +29,12 @@ FRESHNESS_BY_LAYER = {"gold": DAILY, "marts": DAILY}
 # (end_offset=1, lib/partitions.py), so at 06:00 on day D it would ask for D itself, not
 # D-1. The check below asks for D-1 from the deadline hour on (before it, D-2), and runs
 # after every load of raw/orders (it is a check of that asset) and on its own schedule.
-DEADLINE_HOUR_ENV = "RETAIL_ORDERS_DEADLINE_HOUR_UTC"
-DEFAULT_DEADLINE_HOUR = 6
 RAW_ORDERS = dg.AssetKey(["raw", "orders"])
 
 
 def orders_deadline_hour() -> int:
     """The hour (UTC, 0-23) by which yesterday's orders must have loaded."""
-    value = os.environ.get(DEADLINE_HOUR_ENV, "").strip() or str(DEFAULT_DEADLINE_HOUR)
-    if not value.isdigit() or not 0 <= int(value) <= 23:
-        raise ValueError(f"{DEADLINE_HOUR_ENV} must be an hour 0-23, got {value!r}")
-    return int(value)
+    return settings().orders_deadline_hour_utc
 
 
 def expected_day(now: datetime, hour: int) -> date:

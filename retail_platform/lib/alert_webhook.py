@@ -8,13 +8,11 @@ message.
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.request
 
-WEBHOOK_ENV = "RETAIL_ALERT_WEBHOOK_URL"
-WEBSERVER_ENV = "DAGSTER_WEBSERVER_URL"
-DEFAULT_WEBSERVER_URL = "http://127.0.0.1:3000"
+from retail_platform.settings import settings
+
 TIMEOUT_SECONDS = 10.0  # a sensor tick must not hang on a slow webhook
 MAX_TEXT_CHARS = 3500  # Slack shows about this much of a message before "show more"
 
@@ -25,12 +23,12 @@ class AlertNotSent(RuntimeError):
 
 def webhook_url() -> str | None:
     """The webhook URL, or None when alerting is off (the variable unset or blank)."""
-    return os.environ.get(WEBHOOK_ENV, "").strip() or None
+    return settings().alert_webhook_url
 
 
 def webserver_url() -> str:
     """Where the Dagster UI is, for links in alerts (no trailing slash)."""
-    return (os.environ.get(WEBSERVER_ENV, "").strip() or DEFAULT_WEBSERVER_URL).rstrip("/")
+    return settings().webserver_url
 
 
 def run_link(run_id: str) -> str:

@@ -23,7 +23,6 @@ between attempts: 15 + 30 + 60 + 120 + 240 + 240 s, about 12 minutes in all.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -31,10 +30,8 @@ from typing import Any
 
 import dagster as dg
 
-LOCK_RETRIES_ENV = "RETAIL_DUCKDB_LOCK_RETRIES"
-LOCK_WAIT_ENV = "RETAIL_DUCKDB_LOCK_WAIT_SECONDS"
-DEFAULT_LOCK_RETRIES = 6
-DEFAULT_LOCK_WAIT_SECONDS = 15.0
+from retail_platform.settings import LOCK_RETRIES_ENV, LOCK_WAIT_ENV, settings
+
 MAX_LOCK_WAIT_SECONDS = 240.0
 
 # DuckDB 1.x/2.x: 'Could not set lock on file "<path>": Conflicting lock is held in
@@ -109,8 +106,8 @@ def connect(database: str, config: Mapping[str, Any] | None = None, read_only: b
 
 def lock_retry_policy(attempt: int) -> tuple[int, float]:
     """(max_retries, seconds to wait before retry number ``attempt + 1``)."""
-    retries = int(os.environ.get(LOCK_RETRIES_ENV, DEFAULT_LOCK_RETRIES))
-    base = float(os.environ.get(LOCK_WAIT_ENV, DEFAULT_LOCK_WAIT_SECONDS))
+    current = settings()
+    retries, base = current.duckdb_lock_retries, current.duckdb_lock_wait_seconds
     return retries, min(base * 2**attempt, max(base, MAX_LOCK_WAIT_SECONDS))
 
 

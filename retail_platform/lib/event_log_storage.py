@@ -18,7 +18,9 @@ its first step). Here a batch is:
   executemany (the stock storage serializes the event again for every partition).
 
 The instance (``retail_platform/dagster.yaml``) names this class; creating it turns
-batching on for the process unless ``DAGSTER_EVENT_BATCH_SIZE`` is already set. Events
+batching on for the process unless ``DAGSTER_EVENT_BATCH_SIZE`` is already set
+(``settings.turn_on_event_batching``). The private Dagster names it builds on, and when
+it can go: ``retail_platform/patches/dagster_private.py``. Events
 other than asset materializations, observations and planned materializations (check
 events, run status) take the stock path, in their order within the batch.
 
@@ -41,34 +43,25 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as db
-from dagster import Field, StringSource
-from dagster._core.events import ASSET_EVENTS
-from dagster._core.events.log import EventLogEntry
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
-from dagster._core.storage.event_log import SqliteEventLogStorage
-from dagster._core.storage.event_log.schema import (
+from dagster import EventLogEntry, Field, StringSource, serialize_value
+
+from retail_platform.patches.dagster_private import (
+    ASSET_EVENTS,
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    AssetCheckExecutionRecordStatus,
     AssetCheckExecutionsTable,
+    ConfigurableClassData,
     SqlEventLogStorageTable,
+    SqliteEventLogStorage,
 )
-from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
-from dagster._serdes import ConfigurableClassData, serialize_value
+from retail_platform.settings import settings, turn_on_event_batching
 
-BATCH_SIZE_ENV = "DAGSTER_EVENT_BATCH_SIZE"
-DEFAULT_BATCH_SIZE = "1000"
 OPEN_DATABASES = 8  # the index and the shards of the runs a process writes or reads
-
-
-def turn_on_event_batching() -> None:
-    """Dagster's event batching for this process (``DAGSTER_EVENT_BATCH_SIZE``), unless the
-    environment already sets it: the instance's storage turns it on when it is created,
-    because Dagster reads the variable, not the instance config. (Issue 22 moves it into the
-    one settings module.)"""
-    os.environ.setdefault(BATCH_SIZE_ENV, DEFAULT_BATCH_SIZE)
 
 
 def default_base_dir() -> str:
     """Where Dagster's default instance keeps its event logs: ``$DAGSTER_HOME/history/runs``."""
-    home = os.environ.get("DAGSTER_HOME")
+    home = settings().dagster_home
     if not home:
         raise ValueError("DAGSTER_HOME is not set and the event log has no base_dir")
     return os.path.join(home, "history", "runs", "")

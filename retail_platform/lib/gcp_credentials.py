@@ -24,7 +24,7 @@ from typing import Any
 
 import dagster as dg
 
-from retail_platform.lib.environment import environment
+from retail_platform.settings import environment
 
 CREDENTIALS_ENV = "GCP_CREDENTIALS"
 KEY_FIELDS = ("type", "client_email", "private_key", "token_uri")

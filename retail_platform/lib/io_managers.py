@@ -14,6 +14,9 @@ is opened once, without dagster-duckdb's retries on every error: a lock held by 
 process becomes a step retry, anything else fails at once (``lib/duckdb_lock.py``). An
 empty window still creates the (empty) table, as ``prepare_partitioned_table`` does on
 BigQuery, so dbt finds every raw table whatever the order days are loaded in.
+
+The private Dagster names the handlers build on, and when they can go:
+``retail_platform/patches/dagster_private.py``.
 """
 
 from __future__ import annotations
@@ -26,14 +29,18 @@ from typing import Any
 
 import pyarrow.parquet as pq
 from dagster import InputContext, OutputContext
-from dagster._core.definitions.metadata import TableMetadataSet
-from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 from dagster_gcp_pandas import BigQueryPandasIOManager, BigQueryPandasTypeHandler
 
 from retail_platform.lib import duckdb_lock
 from retail_platform.lib.raw_batches import ParquetBatches
+from retail_platform.patches.dagster_private import (
+    DbIOManager,
+    DbTypeHandler,
+    TableMetadataSet,
+    TableSlice,
+)
 
 
 def _row_count(context: OutputContext, rows: int, storage_kind: str) -> dict[str, Any]:

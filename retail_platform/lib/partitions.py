@@ -20,16 +20,14 @@ day changes; the code reads one small local file. A record made for another land
 from __future__ import annotations
 
 import json
-import os
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
 
 from retail_platform.lib.targets import data_dir, landing_uri
+from retail_platform.settings import DEFAULT_START_DATE, START_DATE_ENV, settings
 
-DEFAULT_START_DATE = "2025-01-01"
-START_DATE_ENV = "RETAIL_START_DATE"
 RECORD_NAME = "demo.json"
 
 
@@ -78,12 +76,8 @@ def record_data_start(first_day: date, landing: str) -> bool:
 
 def resolve_start_date() -> tuple[str, str]:
     """The first partition (YYYY-MM-DD) and where it comes from, in words."""
-    value = os.environ.get(START_DATE_ENV)
+    value = settings().start_date  # checked: YYYY-MM-DD
     if value is not None:
-        try:
-            date.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"{START_DATE_ENV} must be YYYY-MM-DD, got {value!r}") from None
         return value, START_DATE_ENV
     recorded = recorded_data_start()
     if recorded is not None:

@@ -38,15 +38,15 @@ from dagster_postgres import PostgresEventLogStorage
 # subclass accepts exactly the stock class's config plus `lease_folder`.
 from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
 
-from retail_platform.lib.event_log_storage import turn_on_event_batching
 from retail_platform.lib.slot_reclaiming_storage import ReclaimsDeadRunSlots
 from retail_platform.patches.dagster_private import ConfigurableClassData
+from retail_platform.settings import settings, turn_on_event_batching
 
 
 def default_lease_folder() -> str:
     """``$DAGSTER_HOME/run_leases``: DAGSTER_HOME is the same path in every process of one
     deployment (and a volume, in compose)."""
-    home = os.environ.get("DAGSTER_HOME")
+    home = settings().dagster_home
     if not home:
         raise ValueError("DAGSTER_HOME is not set and the event log storage has no lease_folder")
     return os.path.join(home, "run_leases")

@@ -23,29 +23,31 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from retail_platform.defs.transforms.project import dbt_project, ensure_manifest
+from retail_platform.defs.transforms.project import built_manifest, dbt_project
 from retail_platform.defs.transforms.rebuild_days import rebuild_days
 from retail_platform.defs.transforms.run_folders import keep_partial_parse, prune_run_folders
 from retail_platform.defs.transforms.translator import RetailDbtTranslator
 from retail_platform.lib.duckdb_lock import retry_when_locked
-from retail_platform.lib.environment import environment
 from retail_platform.lib.gcp_credentials import CREDENTIALS_ENV, key_file_for_subprocess
 from retail_platform.lib.partitions import transaction_date_partitions
 from retail_platform.lib.targets import WAREHOUSE_POOL
 from retail_platform.lib.warehouse import Warehouse, quoted_table
+from retail_platform.settings import (
+    MAX_REJECT_RATE_ENV,
+    WINDOW_EXTRA_ENV,
+    WINDOW_MAX_ENV,
+    WINDOW_MIN_ENV,
+    environment,
+)
 
 PARTITIONED = "tag:partitioned"
-WINDOW_MIN_ENV = "RETAIL_WINDOW_MIN_DATE"
-WINDOW_MAX_ENV = "RETAIL_WINDOW_MAX_DATE"
-WINDOW_EXTRA_ENV = "RETAIL_WINDOW_EXTRA_DAYS"
 # set, or for the unpartitioned models unset
 WINDOW_ENV = (WINDOW_MIN_ENV, WINDOW_MAX_ENV, WINDOW_EXTRA_ENV)
 #: The reject-rate threshold for one run (sql/macros/reject_rate.sql): a tag, so it can be
 #: set wherever a run or backfill is launched and stays on the run as the record of a day
 #: accepted with more rejects than usual. Without it, RETAIL_MAX_REJECT_RATE or 0.05.
 MAX_REJECT_RATE_TAG = "retail/max_reject_rate"
-MAX_REJECT_RATE_ENV = "RETAIL_MAX_REJECT_RATE"
-MANIFEST = ensure_manifest()
+MANIFEST = built_manifest()
 
 
 class DbtRunConfig(dg.Config):

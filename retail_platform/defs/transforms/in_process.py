@@ -27,10 +27,10 @@ from typing import Any
 
 from dagster import get_dagster_logger
 from dagster_dbt.core import resource as dbt_resource_module
-from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation, _get_dbt_target_path
+from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
 from retail_platform.defs.transforms.run_folders import PARTIAL_PARSE
-from retail_platform.lib.environment import environment
+from retail_platform.settings import environment
 
 # dbt's own exit codes: 1 when a model or test failed, 2 when dbt itself failed.
 EXIT_FAILURE, EXIT_ERROR = 1, 2
@@ -175,7 +175,6 @@ class InProcessDbtCliInvocation(DbtCliInvocation):
         dbt_project: Any = None,
         **kwargs: Any,
     ) -> DbtCliInvocation:
-        seed_partial_parse(project_dir, target_path)
         logger.info(f"Running dbt in this process: `{' '.join(args[1:])}`.")
         return cls(
             process=DbtInThisProcess(args, env, project_dir),  # type: ignore[arg-type]
@@ -186,24 +185,35 @@ class InProcessDbtCliInvocation(DbtCliInvocation):
         )
 
 
-def seed_partial_parse(project_dir: Path, target_path: Path) -> None:
+def seed_partial_parse(target_path: Path) -> None:
     """What ``DbtCliInvocation.run`` does before it starts dbt: start the invocation's
-    folder from dbt's shared parse state."""
-    shared_target = _get_dbt_target_path()
-    if not shared_target.is_absolute():
-        shared_target = project_dir / shared_target
-    shared, own = shared_target / PARTIAL_PARSE, target_path / PARTIAL_PARSE
+    folder (``target_path``, absolute) from dbt's shared parse state in its parent folder
+    (run_folders.py keeps it there)."""
+    shared, own = target_path.parent / PARTIAL_PARSE, target_path / PARTIAL_PARSE
     if shared.is_file() and not own.exists():
         own.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shared, own)
 
 
 @contextmanager
-def invocations_in_this_process() -> Iterator[None]:
+def invocations(in_this_process: bool, env: Mapping[str, str]) -> Iterator[None]:
     """dagster-dbt's ``DbtCliResource.cli`` starts dbt through ``DbtCliInvocation.run``;
-    for the block, through :class:`InProcessDbtCliInvocation`."""
+    for the block, through :class:`InProcessDbtCliInvocation` when ``in_this_process``,
+    and either way with ``env`` added to the invocation's environment (which dagster-dbt
+    copies from ``os.environ``) and its folder seeded with the shared parse state."""
     saved = dbt_resource_module.DbtCliInvocation
-    dbt_resource_module.DbtCliInvocation = InProcessDbtCliInvocation  # type: ignore[misc]
+    base = InProcessDbtCliInvocation if in_this_process else saved
+    extra = dict(env)
+
+    class Invocation(base):  # type: ignore[misc,valid-type]
+        @classmethod
+        def run(  # type: ignore[override]
+            cls, *args: Any, env: dict[str, str], target_path: Path, **kwargs: Any
+        ) -> DbtCliInvocation:
+            seed_partial_parse(target_path)
+            return super().run(*args, env={**env, **extra}, target_path=target_path, **kwargs)
+
+    dbt_resource_module.DbtCliInvocation = Invocation  # type: ignore[misc]
     try:
         yield
     finally:

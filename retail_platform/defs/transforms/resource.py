@@ -1,7 +1,9 @@
 """The dbt CLI resource, minus what it would cost on every invocation."""
 
+import os
 import sys
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -11,9 +13,9 @@ from dagster_dbt import DbtCliInvocation, DbtCliResource
 from packaging import version
 from pydantic import Field
 
-from retail_platform.defs.transforms.in_process import invocations_in_this_process
-from retail_platform.defs.transforms.project import dbt_project
-from retail_platform.lib.targets import dbt_in_process
+from retail_platform.defs.transforms.in_process import invocations
+from retail_platform.defs.transforms.project import DBT_TARGET_PATH_ENV, dbt_project
+from retail_platform.settings import settings
 
 
 class RetailDbtCliResource(DbtCliResource):
@@ -40,10 +42,20 @@ class RetailDbtCliResource(DbtCliResource):
         ),
     )
 
+    dbt_env: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Environment variables for each dbt invocation (sql/profiles.yml reads them), "
+            "on top of the process's own."
+        ),
+    )
+
     def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
-        if not self.in_process:
-            return super().cli(args, **kwargs)
-        with invocations_in_this_process():
+        # Both given to the invocation, never through os.environ: dbt may still be running
+        # (on a thread, in_process.py) after cli() returns.
+        if kwargs.get("target_path") is None:
+            kwargs["target_path"] = run_folder(kwargs.get("context"))
+        with invocations(in_this_process=self.in_process, env=self.dbt_env):
             return super().cli(args, **kwargs)
 
     @cached_property
@@ -54,12 +66,33 @@ class RetailDbtCliResource(DbtCliResource):
         return None
 
 
-def dbt_resource(in_process: bool | None = None) -> RetailDbtCliResource:
+def dbt_resource(
+    in_process: bool | None = None, dbt_env: Mapping[str, str] | None = None
+) -> RetailDbtCliResource:
     """dbt in the step's process unless ``in_process`` (default: RETAIL_DBT_IN_PROCESS)
-    says otherwise."""
+    says otherwise; ``dbt_env`` in each invocation's environment."""
     # The dbt beside this interpreter: PATH need not include the venv.
     return RetailDbtCliResource(
         project_dir=dbt_project,
-        dbt_executable=str(Path(sys.executable).with_name("dbt")),
-        in_process=dbt_in_process() if in_process is None else in_process,
+        dbt_executable=dbt_executable(),
+        in_process=settings().dbt_in_process if in_process is None else in_process,
+        dbt_env=dict(dbt_env or {}),
     )
+
+
+def run_folder(context: Any = None) -> Path:
+    """An invocation's own dbt target folder, named as dagster-dbt names it
+    (``<op>-<run>-<id>``, run_folders.py prunes them), under this target's folder
+    (sql/target/<target>, where `make setup` parsed and the shared parse state is kept),
+    or under ``$DBT_TARGET_PATH`` when the environment sets it. (dagster-dbt would place it
+    under ``$DBT_TARGET_PATH`` or ``target``, reading the variable from the environment.)"""
+    base = Path(os.environ.get(DBT_TARGET_PATH_ENV) or dbt_project.target_path)
+    unique = str(uuid.uuid4())[:7]
+    if context is None:
+        return base / unique
+    return base / f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{unique}"
+
+
+def dbt_executable() -> str:
+    """The dbt beside this interpreter (the venv's), so PATH need not include the venv."""
+    return str(Path(sys.executable).with_name("dbt"))

@@ -1,0 +1,82 @@
+"""The resources each target wires in: the one place that branches on the target's kind.
+
+``local``: the DuckDB file and a landing folder; ``bigquery``: BigQuery and a GCS bucket.
+Both get the same dbt resource (sql/profiles.yml picks dbt's target from RETAIL_TARGET).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from retail_platform.defs.transforms.resource import dbt_resource
+from retail_platform.lib.gcp_credentials import credentials_env_var
+from retail_platform.lib.targets import Target
+from retail_platform.settings import (
+    DUCKDB_PATH_ENV,
+    GCP_PROJECT_ENV,
+    LANDING_BUCKET_ENV,
+    settings,
+)
+
+
+def churn_engine_resource(target: Target) -> Any:
+    """Where the churn model trains: BigQuery ML, or scikit-learn with a model folder."""
+    from retail_platform.lib.churn.engine import BigQueryMLChurnEngine, SklearnChurnEngine
+
+    if target.churn_engine == "bqml":
+        return BigQueryMLChurnEngine(
+            project=dg.EnvVar(GCP_PROJECT_ENV),
+            location=settings().gcp_location,
+            gcp_credentials=credentials_env_var(),
+        )
+    return SklearnChurnEngine(model_dir=str(Path(settings().model_dir).resolve()))
+
+
+def resources_for(target: Target) -> dict[str, Any]:
+    """Every resource the definitions use, for ``target``."""
+    from retail_platform.lib.landing_zone import landing_zone_from_uri
+    from retail_platform.lib.warehouse import BigQueryWarehouse, DuckDBWarehouse
+
+    current = settings()
+    if target.name == "local":
+        from retail_platform.lib.io_managers import DuckDBWarehouseIOManager
+
+        database = str(Path(current.duckdb_path).resolve())
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        memory_limit = current.duckdb_memory_limit
+        return {
+            "io_manager": DuckDBWarehouseIOManager(
+                database=database, connection_config={"memory_limit": memory_limit}
+            ),
+            "landing_zone": landing_zone_from_uri(current.landing),
+            # dbt's profile reads the same file (sql/profiles.yml, target local).
+            "dbt": dbt_resource(dbt_env={DUCKDB_PATH_ENV: database}),
+            "warehouse": DuckDBWarehouse(database=database, memory_limit=memory_limit),
+            "churn_engine": churn_engine_resource(target),
+        }
+    from retail_platform.lib.io_managers import BigQueryWarehouseIOManager
+    from retail_platform.lib.landing_zone import GCSLandingZone
+
+    return {
+        "io_manager": BigQueryWarehouseIOManager(
+            project=dg.EnvVar(GCP_PROJECT_ENV),
+            location=current.gcp_location,
+            gcp_credentials=credentials_env_var(),
+        ),
+        "landing_zone": GCSLandingZone(
+            bucket=dg.EnvVar(LANDING_BUCKET_ENV),
+            prefix=current.landing_prefix,
+            project=dg.EnvVar(GCP_PROJECT_ENV),
+            gcp_credentials=credentials_env_var(),
+        ),
+        "dbt": dbt_resource(),
+        "warehouse": BigQueryWarehouse(
+            project=dg.EnvVar(GCP_PROJECT_ENV),
+            location=current.gcp_location,
+            gcp_credentials=credentials_env_var(),
+        ),
+        "churn_engine": churn_engine_resource(target),
+    }
