@@ -54,7 +54,7 @@ lint: setup
 	else echo "terraform not installed: deploy/terraform's format not checked"; fi
 
 bench: setup  ## benchmarks; each replaces its section of benchmarks/RESULTS.md and appends its figures to benchmarks/history.csv (BENCH_ARGS="--only backfill,daily --keep")
-	$(BIN)/python benchmarks/run.py --record $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.run --record $(BENCH_ARGS)
 
 contract: setup  ## regenerate sql/macros/contract.sql and docs/contract.md's tables from retail_platform/contract.toml
 	$(BIN)/python -m retail_platform.lib.contract_codegen
