@@ -46,9 +46,10 @@ image:  ## the deployment's image (deploy/image/Containerfile) with buildah, in 
 test-image: setup  ## build the image and check it from inside (pytest -m image; root)
 	$(BIN)/pytest -m image -s
 
-lint: setup
-	$(BIN)/ruff check retail_platform retail_platform_tests benchmarks
-	$(BIN)/ruff format --check retail_platform retail_platform_tests benchmarks
+lint: setup  ## ruff, sqlfluff (.sqlfluff: the dbt models and macros), terraform fmt where installed
+	$(BIN)/ruff check retail_platform retail_platform_tests benchmarks sql/lint_context
+	$(BIN)/ruff format --check retail_platform retail_platform_tests benchmarks sql/lint_context
+	$(BIN)/sqlfluff lint sql/models sql/macros
 	@# terraform is not in Debian's archive; where it is installed, its format is checked
 	@if command -v terraform >/dev/null; then terraform fmt -check -recursive deploy/terraform; \
 	else echo "terraform not installed: deploy/terraform's format not checked"; fi
