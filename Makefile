@@ -46,15 +46,16 @@ image:  ## the deployment's image (deploy/image/Containerfile) with buildah, in 
 test-image: setup  ## build the image and check it from inside (pytest -m image; root)
 	$(BIN)/pytest -m image -s
 
-lint: setup
-	$(BIN)/ruff check retail_platform retail_platform_tests benchmarks
-	$(BIN)/ruff format --check retail_platform retail_platform_tests benchmarks
+lint: setup  ## ruff, sqlfluff (.sqlfluff: the dbt models and macros), terraform fmt where installed
+	$(BIN)/ruff check retail_platform retail_platform_tests benchmarks sql/lint_context
+	$(BIN)/ruff format --check retail_platform retail_platform_tests benchmarks sql/lint_context
+	$(BIN)/sqlfluff lint sql/models sql/macros
 	@# terraform is not in Debian's archive; where it is installed, its format is checked
 	@if command -v terraform >/dev/null; then terraform fmt -check -recursive deploy/terraform; \
 	else echo "terraform not installed: deploy/terraform's format not checked"; fi
 
 bench: setup  ## benchmarks; each replaces its section of benchmarks/RESULTS.md and appends its figures to benchmarks/history.csv (BENCH_ARGS="--only backfill,daily --keep")
-	$(BIN)/python benchmarks/run.py --record $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.run --record $(BENCH_ARGS)
 
 contract: setup  ## regenerate sql/macros/contract.sql and docs/contract.md's tables from retail_platform/contract.toml
 	$(BIN)/python -m retail_platform.lib.contract_codegen

@@ -21,7 +21,7 @@ RESULTS_HEADER = """\
 # Benchmark results
 
 The latest recorded run of each benchmark, with the machine it ran on. `make bench`
-(`python benchmarks/run.py --record`) replaces a benchmark's section here and appends its
+(`python -m benchmarks.run --record`) replaces a benchmark's section here and appends its
 figures to `benchmarks/history.csv` (date in UTC, machine, benchmark, figure, value), which
 holds every recorded run. Figures are measurements, not assertions; the test suite only runs
 `benchmarks/run.py --quick` to prove the scripts work. docs/performance.md explains them.

@@ -373,11 +373,6 @@ def raw_split(run: dict[str, Any]) -> dict[str, float]:
     return {"read_landing": read, "io_manager_write": write, "after_write": other}
 
 
-def dbt_split(run: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per dbt invocation: start-up + parse, nodes (models, tests) and what followed."""
-    return run.get("dbt", [])
-
-
 # ----------------------------------------------------------------------------- child side
 
 

@@ -1,6 +1,6 @@
 """The platform's transforms as one hand-written DuckDB script: the limit on this machine.
 
-    python benchmarks/baseline_duckdb.py --landing DIR --database FILE [--json OUT]
+    python -m benchmarks.baseline_duckdb --landing DIR --database FILE [--json OUT]
 
 No orchestration, no dbt, no pandas: one DuckDB connection, bulk SQL over every landed
 file at once, four timed stages:
@@ -35,16 +35,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script from anywhere
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import duckdb
 
-import duckdb  # noqa: E402
-
-from retail_platform.lib.entities import (  # noqa: E402
+from retail_platform.lib.entities import (
     ENTITIES,
     Entity,
     reference_order,

@@ -1,8 +1,8 @@
 """Year backfill: the platform's real single-run backfill against one hand-written DuckDB script.
 
-    python benchmarks/bench_backfill.py                    # 365 days x 30,000 order lines/day
-    python benchmarks/bench_backfill.py --days 30          # a month at the same daily volume
-    python benchmarks/bench_backfill.py --quick            # 4 days x 200 lines: proves it runs
+    python -m benchmarks.bench_backfill                    # 365 days x 30,000 order lines/day
+    python -m benchmarks.bench_backfill --days 30          # a month at the same daily volume
+    python -m benchmarks.bench_backfill --quick            # 4 days x 200 lines: proves it runs
 
 1. Simulates the days into ``data/bench/backfill-<days>x<lines>/landing`` (reused when a
    previous run landed exactly the same simulation).
@@ -27,13 +27,9 @@ import json
 import os
 import sys
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as a script from anywhere
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks._platform import (  # noqa: E402
+from benchmarks._platform import (
     LAYERS,
     bytecode_cache_env,
     churn_label_days,
@@ -65,7 +61,7 @@ def run_baseline(workdir, log_label: str = "baseline") -> dict[str, Any]:
     out = workdir.root / f"{log_label}.result.json"
     out.unlink(missing_ok=True)
     command = [
-        sys.executable, str(Path(__file__).with_name("baseline_duckdb.py")),
+        sys.executable, "-m", "benchmarks.baseline_duckdb",
         "--landing", str(workdir.landing),
         "--database", str(workdir.root / "baseline.duckdb"),
         "--json", str(out),

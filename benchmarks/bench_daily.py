@@ -1,9 +1,9 @@
 """Daily incremental: land one new day on a warehouse holding H days, time sensor -> marts.
 
-    python benchmarks/bench_daily.py                     # H = 30 and 365, 30,000 lines/day
-    python benchmarks/bench_daily.py --reuse data/bench/backfill-365x30000
-    python benchmarks/bench_daily.py --quick             # H = 1 and 4, 200 lines/day
-    python benchmarks/bench_daily.py --repeat 3          # 3 new days per H, the median kept
+    python -m benchmarks.bench_daily                     # H = 30 and 365, 30,000 lines/day
+    python -m benchmarks.bench_daily --reuse data/bench/backfill-365x30000
+    python -m benchmarks.bench_daily --quick             # H = 1 and 4, 200 lines/day
+    python -m benchmarks.bench_daily --repeat 3          # 3 new days per H, the median kept
 
 For each H, in ``data/bench/daily-<H>x<lines>/``:
 
@@ -42,15 +42,11 @@ import argparse
 import json
 import os
 import shutil
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as a script from anywhere
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks._platform import (  # noqa: E402
+from benchmarks._platform import (
     BENCH_ROOT,
     LOADED_MARKER,
     Workdir,

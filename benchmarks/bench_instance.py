@@ -1,8 +1,8 @@
 """The Dagster instance under the platform: what the local instance's patches buy, and what
 the production instance (PostgreSQL, deploy/dagster.yaml) needs of them.
 
-    python benchmarks/bench_instance.py              # a year's range run, 300 lines/day
-    python benchmarks/bench_instance.py --quick      # 30 days, 60 lines/day: proves it runs
+    python -m benchmarks.bench_instance              # a year's range run, 300 lines/day
+    python -m benchmarks.bench_instance --quick      # 30 days, 60 lines/day: proves it runs
 
 Two of the platform's pieces replace Dagster or dagster-dbt behaviour for speed:
 ``lib/event_log_storage.py`` (SQLite: a batch of asset events in one transaction, kept-open
@@ -32,18 +32,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as a script from anywhere
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import yaml
 
-import yaml  # noqa: E402
-
-from benchmarks._platform import (  # noqa: E402
+from benchmarks._platform import (
     PROJECT_ROOT,
     Workdir,
     load_average,

@@ -1,7 +1,7 @@
 """Naive reference: one run per partition, against one run over the same days.
 
-    python benchmarks/bench_naive.py              # 7 days x 30,000 order lines/day
-    python benchmarks/bench_naive.py --quick      # 1 day x 200 lines: proves it runs
+    python -m benchmarks.bench_naive              # 7 days x 30,000 order lines/day
+    python -m benchmarks.bench_naive --quick      # 1 day x 200 lines: proves it runs
 
 Simulates N days into ``data/bench/naive-<days>x<lines>/landing``, then, in one child
 process with the work folder's environment (the code location imported once):
@@ -28,15 +28,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as a script from anywhere
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks._platform import (  # noqa: E402
+from benchmarks._platform import (
     churn_label_days,
     code_state,
     ensure_landing,

@@ -4,32 +4,28 @@ Fills a local landing zone with N small valid files (default 100,000), then time
 (1) the first tick (lists everything, validates the oldest batch of new files,
 builds run requests) and (2) a tick when nothing is new (listing only).
 
-    python benchmarks/bench_sensor.py [--files N] [--quick]
+    python -m benchmarks.bench_sensor [--files N] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import dagster as dg
 
-import dagster as dg  # noqa: E402
-
-from retail_platform.defs.jobs import daily_pipeline  # noqa: E402
-from retail_platform.defs.landing.cursor import LandingCursor  # noqa: E402
-from retail_platform.defs.landing.sensors import (  # noqa: E402
+from retail_platform.defs.jobs import daily_pipeline
+from retail_platform.defs.landing.cursor import LandingCursor
+from retail_platform.defs.landing.sensors import (
     DEFAULT_MAX_FILES_PER_TICK,
     build_landing_sensor,
 )
-from retail_platform.lib.entities import ENTITIES  # noqa: E402
-from retail_platform.lib.landing_zone import LocalLandingZone, landing_path  # noqa: E402
-from retail_platform.lib.partitions import start_date  # noqa: E402
-from retail_platform_tests.handmade import jsonl, row  # noqa: E402
+from retail_platform.lib.entities import ENTITIES
+from retail_platform.lib.landing_zone import LocalLandingZone, landing_path
+from retail_platform.lib.partitions import start_date
+from retail_platform_tests.handmade import jsonl, row
 
 
 def fill(zone: LocalLandingZone, files: int) -> None:

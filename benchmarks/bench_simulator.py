@@ -1,7 +1,7 @@
 """Benchmark the source simulator.
 
-    python benchmarks/bench_simulator.py            # 365 days at ~30,000 order lines/day
-    python benchmarks/bench_simulator.py --quick    # 3 days at ~3,000 order lines/day
+    python -m benchmarks.bench_simulator            # 365 days at ~30,000 order lines/day
+    python -m benchmarks.bench_simulator --quick    # 3 days at ~3,000 order lines/day
 
 Measures (1) order lines generated per second in memory -- orders + order_items as
 Arrow tables, and the whole day (every entity, faults included), the median of 5 passes
@@ -16,25 +16,20 @@ import argparse
 import os
 import resource
 import statistics
-import sys
 import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
 
-if __package__ in (None, ""):  # run as a script from anywhere
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from retail_platform.lib.landing_zone import LocalLandingZone  # noqa: E402
-from retail_platform.lib.simulator import (  # noqa: E402
+from retail_platform.lib.landing_zone import LocalLandingZone
+from retail_platform.lib.simulator import (
     SimulationConfig,
     simulate,
     simulate_day,
 )
-from retail_platform.lib.simulator import _generate as G  # noqa: E402
-from retail_platform.lib.simulator._world import get_world  # noqa: E402
+from retail_platform.lib.simulator import _generate as G
+from retail_platform.lib.simulator._world import get_world
 
 LINES_PER_ORDER = 3.0  # average order lines per order in the simulator
 

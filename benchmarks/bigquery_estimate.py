@@ -1,7 +1,7 @@
 """Estimate the bytes a daily run scans on BigQuery (on-demand billing), from its own SQL.
 
-    python benchmarks/bigquery_estimate.py --database data/bench/backfill-365x30000/warehouse.duckdb
-    python benchmarks/bigquery_estimate.py --database ... --statements data/bench/bq.json  # keep
+    python -m benchmarks.bigquery_estimate --database data/bench/backfill-365x30000/warehouse.duckdb
+    python -m benchmarks.bigquery_estimate --database ... --statements data/bench/bq.json  # keep
 
 An estimate, not a measurement: no BigQuery project is involved. Two inputs:
 
@@ -49,9 +49,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-if __package__ in (None, ""):  # run as a script from anywhere
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 MB = 10**6
 MIN_BYTES = 10 * MB  # per table referenced, and per query

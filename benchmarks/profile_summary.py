@@ -1,7 +1,7 @@
 """Summarise a py-spy profile written by ``bench_backfill.py --profile PY_SPY``.
 
-    python benchmarks/profile_summary.py data/bench/backfill-30x30000/backfill.pyspy.txt
-    python benchmarks/profile_summary.py FILE --under "read_raw_window" [--depth 2]
+    python -m benchmarks.profile_summary data/bench/backfill-30x30000/backfill.pyspy.txt
+    python -m benchmarks.profile_summary FILE --under "read_raw_window" [--depth 2]
 
 The file holds py-spy's collapsed stacks (``--format raw``): one line per distinct stack
 and process with its sample count; only samples of running (not idle) threads, so the

@@ -1,6 +1,6 @@
 """Run every benchmark; with --record, keep the figures (benchmarks/_machine.py: record).
 
-    python benchmarks/run.py [--quick] [--record] [--only NAME,...] [--keep]
+    python -m benchmarks.run [--quick] [--record] [--only NAME,...] [--keep]
 
 Benchmarks, in this order: simulator, sensor, backfill (year backfill + DuckDB baseline),
 naive (one run per partition), daily (daily incremental on 30 and 365 days, the median of
@@ -19,21 +19,18 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks import (  # noqa: E402
+from benchmarks import (
     bench_backfill,
     bench_daily,
     bench_naive,
     bench_sensor,
     bench_simulator,
 )
-from benchmarks._machine import record  # noqa: E402
-from benchmarks._platform import BENCH_ROOT  # noqa: E402
+from benchmarks._machine import record
+from benchmarks._platform import BENCH_ROOT
 
 NAMES = ("simulator", "sensor", "backfill", "naive", "daily")
 DAILY_REPEAT = 3  # new days per history in the daily benchmark: one alone is too noisy

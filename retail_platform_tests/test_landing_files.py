@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from retail_platform.defs.transforms.assets import MAX_REJECT_RATE_TAG
-from retail_platform.lib.entities import ENTITIES, ORDER_ITEMS, SHIPMENTS, STORES
+from retail_platform.lib.entities import ENTITIES
 from retail_platform.lib.landing_files import MalformedFile, file_schema, read_landing_file
 from retail_platform.lib.landing_zone import landing_path
 from retail_platform.lib.targets import PROJECT_ROOT
@@ -16,6 +16,7 @@ from retail_platform_tests.landed import quarantined_files
 from retail_platform_tests.platform import Platform
 
 DAY = date(2025, 1, 6)
+ORDER_ITEMS, SHIPMENTS, STORES = (ENTITIES[n] for n in ("order_items", "shipments", "stores"))
 
 
 def read(entity, path: str, data: bytes):

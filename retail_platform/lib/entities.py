@@ -197,15 +197,6 @@ def reference_order(entities: Mapping[str, Entity]) -> list[str]:
 
 
 ENTITIES: dict[str, Entity] = load_contract()
-ORDERS = ENTITIES["orders"]
-ORDER_ITEMS = ENTITIES["order_items"]
-CUSTOMERS = ENTITIES["customers"]
-PRODUCTS = ENTITIES["products"]
-STORES = ENTITIES["stores"]
-EMPLOYEES = ENTITIES["employees"]
-PAYMENTS = ENTITIES["payments"]
-SHIPMENTS = ENTITIES["shipments"]
-INVENTORY = ENTITIES["inventory"]
 #: The fact entities, in contract order: partitioned by transaction_date in silver.
 FACT_ENTITIES: tuple[str, ...] = tuple(n for n, e in ENTITIES.items() if not e.is_dimension)
 #: The dimension entities: merged across windows in silver (no partition of their own).
@@ -221,7 +212,6 @@ LINEAGE_DESCRIPTIONS: dict[str, str] = {
     PARTITION_COLUMN: "Midnight of the landing folder's date, zone-less: the partition, even "
     "when the row's own transaction_date disagrees.",
 }
-LINEAGE_COLUMNS = tuple(LINEAGE_DESCRIPTIONS)
 
 
 def entity(name: str) -> Entity:

@@ -25,13 +25,10 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from retail_platform_tests.emulators import free_port
+from retail_platform_tests.emulators import LocalServer
 
 if TYPE_CHECKING:
     from google.cloud import bigquery
@@ -72,16 +69,17 @@ def emulator_python() -> Path:
     return python
 
 
-class BigQueryEmulator:
+class BigQueryEmulator(LocalServer):
     """bqemulator, in memory, serving the BigQuery REST API at ``host``."""
+
+    name = "bqemulator"
+    stop_timeout = 10.0
 
     def __init__(self, project: str = "test-project") -> None:
         python = emulator_python()
+        super().__init__(prefix="bqemulator-")
         self.project = project
-        self.port = free_port()
         self.host = f"http://127.0.0.1:{self.port}"
-        self._dir = tempfile.TemporaryDirectory(prefix="bqemulator-")
-        self._log = open(Path(self._dir.name) / "server.log", "wb")  # noqa: SIM115
         self._credentials = Path(self._dir.name) / "application_default_credentials.json"
         # Application Default Credentials holding a token that never expires, so that
         # clients which find their own credentials (dbt's `method: oauth`, Dagster's
@@ -98,37 +96,18 @@ class BigQueryEmulator:
                 }
             )
         )
-        self._process = subprocess.Popen(
+        self._start(
             [
                 str(python), str(SERVE),
                 "--port", str(self.port),
                 "--project", project,
                 "--home", str(HOME),
             ],
-            stdout=self._log,
-            stderr=self._log,
+            ready_url=f"{self.host}/healthz",
+            timeout=60.0,
             cwd=self._dir.name,  # bqemulator reads a .bqemu.toml in its working directory
             env={**os.environ, "HOME": str(HOME)},
         )  # fmt: skip
-        self._wait_until_ready()
-
-    def _wait_until_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"bqemulator exited: {self.log_text()}")
-            try:
-                with urllib.request.urlopen(f"{self.host}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"bqemulator not ready after {timeout}s: {self.log_text()}")
-
-    def log_text(self) -> str:
-        self._log.flush()
-        return (Path(self._dir.name) / "server.log").read_text(errors="replace")[-2000:]
 
     def env(self) -> dict[str, str]:
         """What another process (or os.environ) needs for its clients to use the emulator."""
@@ -161,12 +140,3 @@ class BigQueryEmulator:
             "threads": 1,
             "job_retries": 0,
         }
-
-    def stop(self) -> None:
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-        self._log.close()
-        self._dir.cleanup()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 
 FEATURES_TABLE = "retail_ml.churn_features"
-SCORES_TABLE = "retail_ml.churn_scores"
 LABEL = "churned"
 
 NUMERIC_FEATURES = (

@@ -7,8 +7,6 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn import metrics
 
-METRIC_NAMES = ("roc_auc", "precision", "recall", "f1", "log_loss", "positive_rate")
-
 
 def evaluate(labels: Sequence[int], probabilities: Sequence[float]) -> dict[str, float]:
     """Metrics of churn probabilities against the true labels (threshold 0.5)."""

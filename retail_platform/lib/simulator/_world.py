@@ -424,7 +424,6 @@ class World:
         rank = r.permutation(N_PRODUCTS) + 1
         popularity = boost / rank**0.9
         self.popularity = popularity / popularity.sum()
-        self.pop_cdf = _cdf(popularity)
         self.sample_product = Sampler(popularity)
 
         # Price schedule: version 0 on day 0, then changes every ~90 days per product.

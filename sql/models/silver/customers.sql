@@ -1,9 +1,3 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='merge',
-    unique_key='customer_id',
-    on_schema_change='fail',
-    tags=['partitioned'],
-) }}
+{{ config(tags=['partitioned'], incremental_strategy='merge', unique_key='customer_id') }}
 
 {{ upserted_dimension('customers', 'customer_id') }}

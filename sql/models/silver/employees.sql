@@ -1,9 +1,3 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='merge',
-    unique_key='employee_id',
-    on_schema_change='fail',
-    tags=['partitioned'],
-) }}
+{{ config(tags=['partitioned'], incremental_strategy='merge', unique_key='employee_id') }}
 
 {{ upserted_dimension('employees', 'employee_id') }}

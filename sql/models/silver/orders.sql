@@ -1,9 +1,4 @@
-{{ config(
-    materialized='incremental',
-    on_schema_change='fail',
-    tags=['partitioned'],
-    **window_replace_config(cluster_by=['store_id'])
-) }}
+{{ config(tags=['partitioned'], **window_replace_config(cluster_by=['store_id'])) }}
 
 {#- Valid orders of the run's days, newest version per natural key (validated_rows.sql);
     the run replaces those days. -#}

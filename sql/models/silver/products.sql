@@ -1,9 +1,3 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='merge',
-    unique_key='product_id',
-    on_schema_change='fail',
-    tags=['partitioned'],
-) }}
+{{ config(tags=['partitioned'], incremental_strategy='merge', unique_key='product_id') }}
 
 {{ upserted_dimension('products', 'product_id') }}

@@ -1,9 +1,4 @@
-{{ config(
-    materialized='incremental',
-    on_schema_change='fail',
-    tags=['partitioned'],
-    **window_replace_config()
-) }}
+{{ config(tags=['partitioned'], **window_replace_config()) }}
 
 {#- Per fact entity and day of the run: every raw row is the silver row of its key, a
     reject, or a valid row superseded by another version of its key (newer, or an exact

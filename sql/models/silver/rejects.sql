@@ -1,9 +1,4 @@
-{{ config(
-    materialized='incremental',
-    on_schema_change='fail',
-    tags=['partitioned'],
-    **window_replace_config()
-) }}
+{{ config(tags=['partitioned'], **window_replace_config()) }}
 
 {#- Every raw row of the window that failed validation, with the reason and the original
     payload. Nothing is dropped silently: raw = silver + rejects + duplicates removed. -#}
