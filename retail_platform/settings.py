@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -241,27 +242,23 @@ class Settings:
         duplicate counts), per process."""
         return self._or(DUCKDB_MEMORY_LIMIT_ENV, DEFAULT_DUCKDB_MEMORY_LIMIT)
 
+    def _number(self, name: str, kind: type, default: float, what: str) -> Any:
+        """``name``'s value as ``kind`` (int or float), ``default`` when unset."""
+        value = self._get(name)
+        if value is None:
+            return default
+        try:
+            return kind(value)
+        except ValueError:
+            raise SettingsError(f"{name} must be {what}, got {value!r}") from None
+
     @property
     def duckdb_lock_retries(self) -> int:
-        value = self._get(LOCK_RETRIES_ENV)
-        if value is None:
-            return DEFAULT_LOCK_RETRIES
-        try:
-            return int(value)
-        except ValueError:
-            message = f"{LOCK_RETRIES_ENV} must be a whole number, got {value!r}"
-            raise SettingsError(message) from None
+        return self._number(LOCK_RETRIES_ENV, int, DEFAULT_LOCK_RETRIES, "a whole number")
 
     @property
     def duckdb_lock_wait_seconds(self) -> float:
-        value = self._get(LOCK_WAIT_ENV)
-        if value is None:
-            return DEFAULT_LOCK_WAIT_SECONDS
-        try:
-            return float(value)
-        except ValueError:
-            message = f"{LOCK_WAIT_ENV} must be a number of seconds, got {value!r}"
-            raise SettingsError(message) from None
+        return self._number(LOCK_WAIT_ENV, float, DEFAULT_LOCK_WAIT_SECONDS, "a number of seconds")
 
     @property
     def orders_deadline_hour_utc(self) -> int:
