@@ -14,7 +14,7 @@ export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 # session fixture, stay on one worker (retail_platform_tests/conftest.py); 0: one process.
 TEST_WORKERS ?= 2
 
-.PHONY: setup demo dev test test-bigquery test-image image lint bench contract clean
+.PHONY: setup demo dev test test-fast test-bigquery test-image image lint bench contract clean
 
 $(STAMP): pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -36,6 +36,9 @@ dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (local target); says how 
 
 test: setup  ## the whole pytest suite (the BigQuery-target tests included), on TEST_WORKERS processes
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+
+test-fast: setup  ## under two minutes: the tests that need no pipeline run, emulator, browser or PostgreSQL (conftest.py's FAST_MODULES)
+	$(BIN)/pytest -m fast -n $(TEST_WORKERS) --dist loadgroup
 
 test-bigquery: setup  ## only the tests against the BigQuery and GCS emulators
 	$(BIN)/pytest -m "bigquery or gcs"

@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     from retail_platform.lib.landing_zone import LocalLandingZone
     from retail_platform.lib.simulator import SimulationConfig, simulate
-    from retail_platform_tests.postgres import PostgresServer
+    from retail_platform_tests.helpers.postgres import PostgresServer
 
     figures: dict[str, Any] = {"range_days": year_days, "lines_per_day": lines, "variants": {}}
     with tempfile.TemporaryDirectory(prefix="bench-instance-") as folder:

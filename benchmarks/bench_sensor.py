@@ -25,7 +25,7 @@ from retail_platform.defs.landing.sensors import (
 from retail_platform.lib.entities import ENTITIES
 from retail_platform.lib.landing_zone import LocalLandingZone, landing_path
 from retail_platform.lib.partitions import start_date
-from retail_platform_tests.handmade import jsonl, row
+from retail_platform_tests.helpers.handmade import jsonl, row
 
 
 def fill(zone: LocalLandingZone, files: int) -> None:

@@ -70,8 +70,8 @@ STAR = ("*",)
 
 def capture() -> dict[str, Any]:
     """The statements of a daily run and a churn scoring run on the BigQuery target."""
-    from retail_platform_tests.bqemulator import BigQueryEmulator
-    from retail_platform_tests.emulators import FakeGCS
+    from retail_platform_tests.helpers.bqemulator import BigQueryEmulator
+    from retail_platform_tests.helpers.emulators import FakeGCS
 
     bigquery, gcs = BigQueryEmulator(), FakeGCS()
     saved = dict(os.environ)

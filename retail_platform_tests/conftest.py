@@ -22,8 +22,8 @@ import pytest  # noqa: E402
 
 from retail_platform.lib.landing_zone import GCSLandingZone, LocalLandingZone  # noqa: E402
 from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate  # noqa: E402
-from retail_platform_tests.emulators import FakeGCS  # noqa: E402
-from retail_platform_tests.platform import Platform  # noqa: E402
+from retail_platform_tests.helpers.emulators import FakeGCS  # noqa: E402
+from retail_platform_tests.helpers.local_platform import LocalPlatform  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -38,8 +38,8 @@ def fake_gcs():
 @pytest.fixture(scope="session")
 def bigquery_emulator():
     """One bqemulator for the session, speaking the BigQuery REST API (its venv is built
-    from retail_platform_tests/bqemulator/requirements.txt on first use)."""
-    from retail_platform_tests.bqemulator import BigQueryEmulator
+    from retail_platform_tests/helpers/bqemulator/requirements.txt on first use)."""
+    from retail_platform_tests.helpers.bqemulator import BigQueryEmulator
 
     emulator = BigQueryEmulator()
     yield emulator
@@ -86,13 +86,13 @@ WEEK_DAYS = 7
 
 
 @pytest.fixture(scope="session")
-def week(tmp_path_factory) -> Platform:
+def week(tmp_path_factory) -> LocalPlatform:
     """One simulated week (faults on, no invalid rows), loaded by one single-run backfill.
 
     Shared by the transform tests: read it, or ``copy_to`` a folder before changing it.
     """
     root = tmp_path_factory.mktemp("week")
-    platform = Platform(landing_root=root / "landing", database=root / "warehouse.duckdb")
+    platform = LocalPlatform(landing_root=root / "landing", database=root / "warehouse.duckdb")
     config = SimulationConfig(seed=7, orders_per_day=150, faults=FaultConfig(bad_rows=0.0))
     simulate(platform.landing, config, start=WEEK_START, days=WEEK_DAYS)
     result = platform.run(WEEK_START, WEEK_START + timedelta(days=WEEK_DAYS - 1))
@@ -105,14 +105,14 @@ MONTHS_DAYS = 120
 
 
 @pytest.fixture(scope="session")
-def months(tmp_path_factory) -> Platform:
+def months(tmp_path_factory) -> LocalPlatform:
     """Four simulated months (enough for a 60-day churn label window after 60 days of
     features), loaded, transformed, the churn model trained and customers scored: one run.
 
     Shared by the churn tests: read it, or ``copy_to`` a folder before changing it.
     """
     root = tmp_path_factory.mktemp("months")
-    platform = Platform(landing_root=root / "landing", database=root / "warehouse.duckdb")
+    platform = LocalPlatform(landing_root=root / "landing", database=root / "warehouse.duckdb")
     config = SimulationConfig(seed=11, orders_per_day=100, faults=FaultConfig(bad_rows=0.0))
     simulate(platform.landing, config, start=MONTHS_START, days=MONTHS_DAYS)
     last = MONTHS_START + timedelta(days=MONTHS_DAYS - 1)
@@ -138,10 +138,51 @@ def dashboard_dir(tmp_path_factory):
 SHARED_FIXTURES = ("week", "months", "bigquery_emulator")
 
 
-# tryfirst: xdist's own hook, in each worker, reads the groups off the markers.
+# `make test-fast` (pytest -m fast): the modules whose tests need no Dagster run of the
+# pipeline, no emulator, no browser, no PostgreSQL; under two minutes on two cores. A module
+# joins by being listed here, and a test in one still leaves the tier when it asks for an
+# emulator or a loaded platform (FAST_EXCLUDES_FIXTURES, a `zone` parameter "gcs") or carries
+# a marker of the slow tiers (FAST_EXCLUDES_MARKERS).
+FAST_MODULES = (
+    "test_benchmark_records",
+    "test_bigquery_estimate",
+    "test_bqml_statements",
+    "test_churn_engine",
+    "test_deploy_recipes",
+    "test_faults_landing_paths",
+    "test_landing_sensor",
+    "test_landing_zone",
+    "test_layout",
+    "test_readme",
+    "test_settings",
+    "test_simulator",
+    "test_sql_macros",
+    "test_terraform_least_privilege",
+)
+FAST_EXCLUDES_FIXTURES = {*SHARED_FIXTURES, "bigquery_env", "fake_gcs", "gcs_zone"}
+FAST_EXCLUDES_MARKERS = {"gcs", "bigquery", "slow", "browser", "production", "image"}
+
+
+def _is_fast(item) -> bool:
+    if item.module.__name__.rpartition(".")[2] not in FAST_MODULES:
+        return False
+    if FAST_EXCLUDES_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return False
+    if FAST_EXCLUDES_MARKERS & {mark.name for mark in item.iter_markers()}:
+        return False
+    callspec = getattr(item, "callspec", None)
+    return callspec is None or callspec.params.get("zone") != "gcs"
+
+
+# tryfirst: xdist's own hook, in each worker, reads the groups off the markers; pytest's `-m`
+# selects on the `fast` marker after this hook has added it.
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items) -> None:
-    """One xdist group per set of modules linked by a shared session fixture."""
+    """The `fast` marker (FAST_MODULES), and one xdist group per set of modules linked by a
+    shared session fixture."""
+    for item in items:
+        if _is_fast(item):
+            item.add_marker(pytest.mark.fast)
     if not config.pluginmanager.hasplugin("xdist"):
         return
     parent: dict[str, str] = {}

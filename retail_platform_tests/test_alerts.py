@@ -16,7 +16,7 @@ from dagster._core.definitions.freshness import FreshnessState, FreshnessStateCh
 from retail_platform.defs.alerts import check_failure_alert, freshness_alert, run_failure_alert
 from retail_platform.instance import INSTANCE_TEMPLATE
 from retail_platform.settings import WEBHOOK_ENV
-from retail_platform_tests.webhook_receiver import WebhookReceiver
+from retail_platform_tests.helpers.webhook_receiver import WebhookReceiver
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2025-01-01")
 RANGE = {

@@ -21,8 +21,8 @@ import pytest
 from retail_platform.defs.transforms.assets import MAX_REJECT_RATE_TAG
 from retail_platform.lib.landing_zone import landing_path
 from retail_platform.lib.simulator import SimulationConfig, simulate
-from retail_platform_tests.handmade import jsonl, row
-from retail_platform_tests.platform import Platform
+from retail_platform_tests.helpers.handmade import jsonl, row
+from retail_platform_tests.helpers.local_platform import LocalPlatform
 
 DAY_1 = date(2025, 1, 1)
 DAY_2 = date(2025, 1, 2)
@@ -45,10 +45,10 @@ def check_results(
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory) -> Platform:
+def platform(tmp_path_factory) -> LocalPlatform:
     """Two simulated days (default faults: 0.2 % bad rows), loaded by one run."""
     root = tmp_path_factory.mktemp("bad_days")
-    platform = Platform(landing_root=root / "landing", database=root / "warehouse.duckdb")
+    platform = LocalPlatform(landing_root=root / "landing", database=root / "warehouse.duckdb")
     simulate(platform.landing, SimulationConfig(seed=20, orders_per_day=40), start=DAY_1, days=2)
     result = platform.run(DAY_1, DAY_2)
     checks = check_results(result)

@@ -14,7 +14,7 @@ from retail_platform.definitions import build_definitions
 from retail_platform.lib.landing_zone import LocalLandingZone
 from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate
 from retail_platform.lib.targets import Target
-from retail_platform_tests.platform import Platform
+from retail_platform_tests.helpers.local_platform import LocalPlatform
 
 pytestmark = [pytest.mark.bigquery, pytest.mark.gcs]
 
@@ -86,7 +86,7 @@ def test_the_bigquery_target_builds_every_mart_the_local_target_builds(
 ):
     zone = bigquery_target_env
     simulate(zone, CONFIG, start=START, days=DAYS)
-    local = Platform(landing_root=tmp_path / "landing", database=tmp_path / "local.duckdb")
+    local = LocalPlatform(landing_root=tmp_path / "landing", database=tmp_path / "local.duckdb")
     simulate(LocalLandingZone(root=str(local.landing_root)), CONFIG, start=START, days=DAYS)
 
     defs = build_definitions(Target("bigquery", "bigquery", churn_engine="sklearn"))

@@ -19,7 +19,7 @@ from retail_platform.defs.resources import resources_for
 from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate
 from retail_platform.lib.targets import Target
 from retail_platform.lib.warehouse import BigQueryWarehouse
-from retail_platform_tests.platform import run_dbt
+from retail_platform_tests.helpers.local_platform import run_dbt
 
 pytestmark = [pytest.mark.bigquery, pytest.mark.gcs]
 

@@ -20,7 +20,7 @@ from retail_platform.defs.ml.assets import (
 from retail_platform.lib.churn.features import FEATURES, NUMERIC_FEATURES, is_eval_customer
 from retail_platform.lib.churn.sklearn_model import churn_probability, train_and_evaluate
 from retail_platform_tests.conftest import MONTHS_DAYS, MONTHS_START, WEEK_DAYS, WEEK_START
-from retail_platform_tests.contract_model import ContractModel
+from retail_platform_tests.helpers.contract_model import ContractModel
 
 SCORING_DAY = MONTHS_START + timedelta(days=MONTHS_DAYS)  # the day after the last sale
 LABEL_DAYS = 60

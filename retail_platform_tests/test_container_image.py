@@ -316,7 +316,8 @@ def test_the_three_processes_run_from_the_image(image, container):
     each its own process in the image, on loopback: the webserver loads the code location
     from the code server over gRPC and lists its jobs; the daemon's heartbeats arrive."""
     script = f"/tmp/image_processes-{uuid.uuid4().hex[:8]}.py"
-    ok(buildah("copy", container, str(Path(__file__).with_name("image_processes.py")), script))
+    processes = Path(__file__).parent / "helpers" / "image_processes.py"
+    ok(buildah("copy", container, str(processes), script))
     cmd = json.dumps(image["OCIv1"]["config"]["Cmd"])
     result = json.loads(
         ok(run_in(container, "python", script, cmd, workdir="/tmp")).strip().splitlines()[-1]

@@ -107,13 +107,13 @@ RUN = textwrap.dedent(
     ensure_manifest()  # the copy's dbt project, parsed as `make setup` does
 
     from retail_platform.lib.landing_zone import landing_path
-    from retail_platform_tests.handmade import jsonl, row
-    from retail_platform_tests.platform import Platform
+    from retail_platform_tests.helpers.handmade import jsonl, row
+    from retail_platform_tests.helpers.local_platform import LocalPlatform
 
     import dagster as dg
 
     root, day = Path(sys.argv[1]), date(2025, 1, 6)
-    platform = Platform(landing_root=root / "landing", database=root / "warehouse.duckdb")
+    platform = LocalPlatform(landing_root=root / "landing", database=root / "warehouse.duckdb")
     stores = [row("stores", day, store_id="S1", floor_area="1250"),
               row("stores", day, store_id="S2", floor_area=None)]
     platform.landing.write_bytes(landing_path("stores", day, "main", "jsonl"), jsonl(stores))

@@ -23,9 +23,9 @@ from retail_platform.lib.landing_zone import LocalLandingZone
 from retail_platform.lib.simulator import SimulationConfig, simulate
 from retail_platform.lib.targets import data_dir
 from retail_platform.lib.warehouse import DuckDBWarehouse
-from retail_platform_tests.browser import headless_chromium
-from retail_platform_tests.contract_model import ContractModel
-from retail_platform_tests.platform import LOCAL
+from retail_platform_tests.helpers.browser import headless_chromium
+from retail_platform_tests.helpers.contract_model import ContractModel
+from retail_platform_tests.helpers.local_platform import LOCAL
 
 SCREENSHOT = data_dir() / "dashboard" / "screenshot.png"
 SECTIONS = ("executive", "sales", "customers", "operations")

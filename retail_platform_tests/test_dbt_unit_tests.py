@@ -11,7 +11,7 @@ import yaml
 
 from retail_platform.defs.transforms.project import DBT_PROJECT_DIR
 from retail_platform.lib.entities import ENTITIES
-from retail_platform_tests.platform import Platform, run_dbt
+from retail_platform_tests.helpers.local_platform import LocalPlatform, run_dbt
 
 DAY = date(2025, 1, 1)
 #: What the yml files hold: one reject-reason test per entity, one for line_amount in
@@ -35,12 +35,12 @@ def results(target: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory) -> Platform:
+def warehouse(tmp_path_factory) -> LocalPlatform:
     """Every table of every layer, empty: one run over a day on which nothing landed. A
     unit test's inputs are written as rows of named columns; dbt types them by the
     columns of the real tables, so those must exist."""
     root = tmp_path_factory.mktemp("unit_tests")
-    platform = Platform(landing_root=root / "landing", database=root / "warehouse.duckdb")
+    platform = LocalPlatform(landing_root=root / "landing", database=root / "warehouse.duckdb")
     platform.landing_root.mkdir()
     assert platform.run(DAY).success
     return platform

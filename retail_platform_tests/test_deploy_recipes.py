@@ -28,7 +28,7 @@ import pytest
 import yaml
 
 from retail_platform.lib.targets import PROJECT_ROOT
-from retail_platform_tests.production import compose_commands
+from retail_platform_tests.helpers.production import compose_commands
 from retail_platform_tests.test_terraform_least_privilege import (
     TERRAFORM_DIR,
     TerraformConfig,

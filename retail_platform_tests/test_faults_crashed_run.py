@@ -35,8 +35,8 @@ from retail_platform.instance import INSTANCE_TEMPLATE
 from retail_platform.lib.entities import ENTITIES
 from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate
 from retail_platform.lib.targets import PROJECT_ROOT, WAREHOUSE_POOL
-from retail_platform_tests.landed import landed_rows
-from retail_platform_tests.platform import RANGE_END, RANGE_START, Platform
+from retail_platform_tests.helpers.landed import landed_rows
+from retail_platform_tests.helpers.local_platform import RANGE_END, RANGE_START, LocalPlatform
 
 pytestmark = pytest.mark.faults
 
@@ -53,7 +53,7 @@ RAW_STEP = "raw__"  # every raw step's key starts so (raw__orders, ...)
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("crashed_run") / "landing"
-    simulate(Platform(folder, folder.parent / "unused.duckdb").landing, CONFIG, FIRST, DAYS)
+    simulate(LocalPlatform(folder, folder.parent / "unused.duckdb").landing, CONFIG, FIRST, DAYS)
     return folder
 
 
@@ -74,7 +74,7 @@ class Place:
         self.home = root / "dagster_home"
         self.home.mkdir(parents=True)
         shutil.copyfile(INSTANCE_TEMPLATE, self.home / "dagster.yaml")
-        self.platform = Platform(landing_root=landing, database=root / "warehouse.duckdb")
+        self.platform = LocalPlatform(landing_root=landing, database=root / "warehouse.duckdb")
 
     def env(self) -> dict[str, str]:
         inherited = {

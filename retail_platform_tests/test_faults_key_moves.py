@@ -17,8 +17,8 @@ import pytest
 
 from retail_platform.lib.landing_zone import LocalLandingZone, landing_path
 from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate
-from retail_platform_tests.contract_model import ContractModel, latest_rows
-from retail_platform_tests.platform import Platform
+from retail_platform_tests.helpers.contract_model import ContractModel, latest_rows
+from retail_platform_tests.helpers.local_platform import LocalPlatform
 
 pytestmark = pytest.mark.faults
 
@@ -59,9 +59,9 @@ def landing(tmp_path_factory) -> dict:
     return {"root": root, "order": redated, "line": line}
 
 
-def _platform(landing: dict, folder: Path) -> Platform:
+def _platform(landing: dict, folder: Path) -> LocalPlatform:
     folder.mkdir(parents=True, exist_ok=True)
-    return Platform(landing_root=landing["root"], database=folder / "warehouse.duckdb")
+    return LocalPlatform(landing_root=landing["root"], database=folder / "warehouse.duckdb")
 
 
 # Each way of running the days: the runs (day indexes, a range each), and after which runs
@@ -76,7 +76,7 @@ RUN_ORDERS = {
 
 
 @pytest.fixture(scope="module")
-def one_run(landing, tmp_path_factory) -> Platform:
+def one_run(landing, tmp_path_factory) -> LocalPlatform:
     platform = _platform(landing, tmp_path_factory.mktemp("one-run"))
     assert platform.run(DAYS[0], DAYS[-1]).success
     return platform

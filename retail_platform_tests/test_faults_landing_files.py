@@ -23,9 +23,9 @@ import pytest
 from retail_platform.lib.entities import ENTITIES
 from retail_platform.lib.landing_zone import landing_path
 from retail_platform.lib.simulator import FaultConfig, SimulationConfig, render, simulate_day
-from retail_platform_tests.handmade import csv_bytes, jsonl, row
-from retail_platform_tests.landed import landed_rows, quarantined_files, rows_in_file
-from retail_platform_tests.platform import Platform
+from retail_platform_tests.helpers.handmade import csv_bytes, jsonl, row
+from retail_platform_tests.helpers.landed import landed_rows, quarantined_files, rows_in_file
+from retail_platform_tests.helpers.local_platform import LocalPlatform
 
 pytestmark = pytest.mark.faults
 
@@ -91,9 +91,9 @@ def broken_files(day: date, fmt: str, good: dict[str, bytes]) -> dict[str, tuple
 
 
 @pytest.fixture(scope="module")
-def faulty_landing(tmp_path_factory) -> tuple[Platform, dict[str, tuple[bytes, str]]]:
+def faulty_landing(tmp_path_factory) -> tuple[LocalPlatform, dict[str, tuple[bytes, str]]]:
     root = tmp_path_factory.mktemp("faults-landing-files")
-    platform = Platform(landing_root=root / "landing", database=root / "warehouse.duckdb")
+    platform = LocalPlatform(landing_root=root / "landing", database=root / "warehouse.duckdb")
     zone = platform.landing
     broken: dict[str, tuple[bytes, str]] = {}
     for day, fmt in ((DAY_JSONL, "jsonl"), (DAY_CSV, "csv")):

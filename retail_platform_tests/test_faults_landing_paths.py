@@ -21,7 +21,7 @@ from retail_platform.lib.entities import entity
 from retail_platform.lib.landing_zone import CONTRACT_PATH, landing_path
 from retail_platform.lib.partitions import transaction_date_partitions
 from retail_platform.lib.raw_batches import load_file
-from retail_platform_tests.handmade import jsonl, row
+from retail_platform_tests.helpers.handmade import jsonl, row
 
 pytestmark = pytest.mark.faults
 

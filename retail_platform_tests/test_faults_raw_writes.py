@@ -32,8 +32,14 @@ from retail_platform.lib.raw_batches import ALLOW_EMPTY_TAG
 from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate
 from retail_platform.settings import LOCK_RETRIES_ENV, LOCK_WAIT_ENV
 from retail_platform_tests.conftest import WEEK_START
-from retail_platform_tests.landed import landed_rows
-from retail_platform_tests.platform import ALL_ASSETS, RANGE_END, RANGE_START, Platform, days
+from retail_platform_tests.helpers.landed import landed_rows
+from retail_platform_tests.helpers.local_platform import (
+    ALL_ASSETS,
+    RANGE_END,
+    RANGE_START,
+    LocalPlatform,
+    days,
+)
 
 pytestmark = pytest.mark.faults
 
@@ -44,14 +50,14 @@ RAW_ORDERS = [dg.AssetKey(["raw", "orders"])]
 RAW_ALL = dg.AssetSelection.groups("raw")
 
 
-def tiny(folder: Path, day_count: int = 3) -> Platform:
+def tiny(folder: Path, day_count: int = 3) -> LocalPlatform:
     """A landing zone of ``day_count`` tiny days and an empty warehouse."""
-    platform = Platform(landing_root=folder / "landing", database=folder / "warehouse.duckdb")
+    platform = LocalPlatform(landing_root=folder / "landing", database=folder / "warehouse.duckdb")
     simulate(platform.landing, TINY, start=FIRST, days=day_count)
     return platform
 
 
-def raw_rows_by_day(platform: Platform, entity: str) -> dict[str, int]:
+def raw_rows_by_day(platform: LocalPlatform, entity: str) -> dict[str, int]:
     rows = platform.query(
         f"SELECT strftime(_partition_date, '%Y-%m-%d'), count(*) FROM retail_raw.{entity} "
         "GROUP BY 1"
@@ -60,7 +66,7 @@ def raw_rows_by_day(platform: Platform, entity: str) -> dict[str, int]:
 
 
 def run_raw(
-    platform: Platform,
+    platform: LocalPlatform,
     first: date,
     last: date | None = None,
     selection=RAW_ORDERS,
@@ -101,7 +107,7 @@ def step_retries(result: dg.ExecuteInProcessResult) -> list[str]:
     ]
 
 
-def warnings_logged(platform: Platform, result: dg.ExecuteInProcessResult) -> list[str]:
+def warnings_logged(platform: LocalPlatform, result: dg.ExecuteInProcessResult) -> list[str]:
     return [
         entry.user_message
         for entry in platform.instance.all_logs(result.run_id)
@@ -116,7 +122,7 @@ def test_missing_landing_root_fails_before_anything_is_deleted(week, tmp_path):
     platform = week.copy_to(tmp_path / "copy")
     day = WEEK_START.replace(day=3)
     before = platform.snapshot(*LAYERS)
-    typo = Platform(
+    typo = LocalPlatform(
         landing_root=tmp_path / "landnig", database=platform.database, instance=platform.instance
     )
 
@@ -164,7 +170,7 @@ def test_day_whose_files_vanished_is_refused_unless_the_run_allows_it(week, tmp_
 
 
 @pytest.fixture(scope="module")
-def reverse_and_once(tmp_path_factory) -> tuple[Platform, Platform]:
+def reverse_and_once(tmp_path_factory) -> tuple[LocalPlatform, LocalPlatform]:
     """Two tiny days loaded one run per day, last day first, on an empty warehouse (stores
     land on the first day only, so the first run has no stores file), and as one run."""
     root = tmp_path_factory.mktemp("reverse")
@@ -174,7 +180,7 @@ def reverse_and_once(tmp_path_factory) -> tuple[Platform, Platform]:
     for day in reversed(window):
         # failed: "Table with name stores does not exist!"
         one_by_one.run_out_of_order(day)
-    at_once = Platform(one_by_one.landing_root, root / "at-once" / "warehouse.duckdb")
+    at_once = LocalPlatform(one_by_one.landing_root, root / "at-once" / "warehouse.duckdb")
     at_once.database.parent.mkdir()
     assert at_once.run(window[0], window[-1]).success
     return one_by_one, at_once
@@ -280,7 +286,7 @@ def small_filesystem(folder: Path, size: str = "8m") -> Iterator[Path]:
 
 
 @contextmanager
-def read_only_warehouse(platform: Platform, folder: Path) -> Iterator[Platform]:
+def read_only_warehouse(platform: LocalPlatform, folder: Path) -> Iterator[LocalPlatform]:
     """``platform``'s warehouse copied to a read-only place: a read-only filesystem
     (root: permissions do not stop root) or a read-only folder (anyone else)."""
     if os.geteuid() != 0:
@@ -290,7 +296,7 @@ def read_only_warehouse(platform: Platform, folder: Path) -> Iterator[Platform]:
         database.chmod(0o444)
         folder.chmod(0o555)
         try:
-            yield Platform(platform.landing_root, database, platform.instance)
+            yield LocalPlatform(platform.landing_root, database, platform.instance)
         finally:
             folder.chmod(0o755)
         return
@@ -298,7 +304,7 @@ def read_only_warehouse(platform: Platform, folder: Path) -> Iterator[Platform]:
         shutil.copyfile(platform.database, mounted / "warehouse.duckdb")
         if not _mount("-o", "remount,ro", str(mounted)):
             pytest.skip("cannot remount read-only here")
-        yield Platform(platform.landing_root, mounted / "warehouse.duckdb", platform.instance)
+        yield LocalPlatform(platform.landing_root, mounted / "warehouse.duckdb", platform.instance)
 
 
 def test_read_only_warehouse_fails_fast(tmp_path):
@@ -339,7 +345,7 @@ def test_disk_full_while_loading_leaves_the_warehouse_as_it_was(tmp_path):
     assert run_raw(platform, first, last, selection=RAW_ALL).success
 
     with small_filesystem(tmp_path / "disk", size="16m") as disk:
-        full = Platform(platform.landing_root, disk / "warehouse.duckdb", platform.instance)
+        full = LocalPlatform(platform.landing_root, disk / "warehouse.duckdb", platform.instance)
         shutil.copyfile(platform.database, full.database)
         before = full.snapshot("retail_raw")
         filler = fill(disk, leave=64 * 1024)  # small raw tables fit, the larger ones do not

@@ -11,9 +11,9 @@ from retail_platform.lib.entities import ENTITIES
 from retail_platform.lib.landing_files import MalformedFile, file_schema, read_landing_file
 from retail_platform.lib.landing_zone import landing_path
 from retail_platform.lib.targets import PROJECT_ROOT
-from retail_platform_tests.handmade import csv_bytes, jsonl, row
-from retail_platform_tests.landed import quarantined_files
-from retail_platform_tests.platform import Platform
+from retail_platform_tests.helpers.handmade import csv_bytes, jsonl, row
+from retail_platform_tests.helpers.landed import quarantined_files
+from retail_platform_tests.helpers.local_platform import LocalPlatform
 
 DAY = date(2025, 1, 6)
 ORDER_ITEMS, SHIPMENTS, STORES = (ENTITIES[n] for n in ("order_items", "shipments", "stores"))
@@ -175,12 +175,12 @@ def items_of(order: str, with_amount: bool) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def optional_amounts(tmp_path_factory) -> Platform:
+def optional_amounts(tmp_path_factory) -> LocalPlatform:
     """One handmade day, every layer: four orders whose lines come without line_amount
     (JSONL, CSV), with it right or wrong, or with it empty; shipments with delivered_at
     null, and shipment files without the delivered_at column. Every entity has a file."""
     root = tmp_path_factory.mktemp("optional-amounts")
-    platform = Platform(landing_root=root / "landing", database=root / "warehouse.duckdb")
+    platform = LocalPlatform(landing_root=root / "landing", database=root / "warehouse.duckdb")
     zone = platform.landing
 
     def land(entity: str, batch: str, data: bytes, fmt: str = "jsonl") -> None:

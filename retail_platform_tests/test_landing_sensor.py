@@ -21,7 +21,7 @@ from retail_platform.defs.landing.cursor import (
 )
 from retail_platform.defs.landing.sensors import build_landing_sensor
 from retail_platform.lib.landing_zone import LandingFile, landing_path
-from retail_platform_tests.handmade import jsonl, row
+from retail_platform_tests.helpers.handmade import jsonl, row
 
 DAY = date(2025, 2, 3)
 SETTLED = timedelta(minutes=1)  # longer than LocalLandingZone.settle_seconds

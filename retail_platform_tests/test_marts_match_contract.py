@@ -11,8 +11,8 @@ import pytest
 
 from retail_platform.defs.transforms.assets import MAX_REJECT_RATE_TAG
 from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate
-from retail_platform_tests.contract_model import ContractModel, latest_rows
-from retail_platform_tests.platform import Platform
+from retail_platform_tests.helpers.contract_model import ContractModel, latest_rows
+from retail_platform_tests.helpers.local_platform import LocalPlatform
 
 ACCEPT_REJECTS = {MAX_REJECT_RATE_TAG: "1"}
 SEGMENTS = {"Champions", "Can't Lose Them", "At Risk", "Loyal", "New", "Potential Loyalists",
@@ -20,12 +20,12 @@ SEGMENTS = {"Champions", "Can't Lose Them", "At Risk", "Loyal", "New", "Potentia
 
 
 @pytest.fixture(scope="module")
-def faulty(tmp_path_factory) -> Platform:
+def faulty(tmp_path_factory) -> LocalPlatform:
     """Five days where 2 % of the fact rows are invalid: orders in the wrong folder or with
     an impossible date, whose payments and shipments must then be rejected too; lines
     rejected, so some orders may have no valid line; inventory rows rejected."""
     root = tmp_path_factory.mktemp("faulty_marts")
-    platform = Platform(landing_root=root / "landing", database=root / "warehouse.duckdb")
+    platform = LocalPlatform(landing_root=root / "landing", database=root / "warehouse.duckdb")
     config = SimulationConfig(seed=5, orders_per_day=120, faults=FaultConfig(bad_rows=0.02))
     start = date(2025, 1, 1)
     simulate(platform.landing, config, start=start, days=5)
@@ -36,7 +36,7 @@ def faulty(tmp_path_factory) -> Platform:
 
 
 @pytest.fixture(scope="module", params=["week", "faulty"])
-def landed(request) -> Platform:
+def landed(request) -> LocalPlatform:
     return request.getfixturevalue(request.param)
 
 

@@ -22,9 +22,9 @@ from retail_platform.lib.landing_zone import GCSLandingZone
 from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate
 from retail_platform.lib.targets import PROJECT_ROOT, WAREHOUSE_POOL
 from retail_platform.settings import WEBHOOK_ENV
-from retail_platform_tests.emulators import free_port
-from retail_platform_tests.postgres import PostgresServer
-from retail_platform_tests.production import (
+from retail_platform_tests.helpers.emulators import free_port
+from retail_platform_tests.helpers.postgres import PostgresServer
+from retail_platform_tests.helpers.production import (
     GraphQL,
     Process,
     clean_environment,
@@ -32,7 +32,7 @@ from retail_platform_tests.production import (
     production_home,
     wait_until,
 )
-from retail_platform_tests.webhook_receiver import WebhookReceiver
+from retail_platform_tests.helpers.webhook_receiver import WebhookReceiver
 
 pytestmark = [pytest.mark.production, pytest.mark.gcs, pytest.mark.bigquery]
 

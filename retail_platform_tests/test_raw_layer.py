@@ -19,7 +19,7 @@ from retail_platform.lib.raw_batches import (
 )
 from retail_platform.lib.targets import Target
 from retail_platform.lib.warehouse import DuckDBWarehouse
-from retail_platform_tests.handmade import jsonl, row
+from retail_platform_tests.helpers.handmade import jsonl, row
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"

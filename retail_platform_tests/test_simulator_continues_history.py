@@ -24,7 +24,7 @@ from retail_platform.lib.simulator import (
     render,
     simulate_day,
 )
-from retail_platform_tests.platform import Platform
+from retail_platform_tests.helpers.local_platform import LocalPlatform
 
 FIRST = date(2025, 1, 1)  # the simulator's opening day and the first partition
 HISTORY_DAYS = 30
@@ -41,9 +41,9 @@ ROWS_PER_ORDER = 6 + 3 + 2
 
 
 @pytest.fixture(scope="module")
-def continued(tmp_path_factory) -> tuple[Platform, Counter, dict[str, float]]:
+def continued(tmp_path_factory) -> tuple[LocalPlatform, Counter, dict[str, float]]:
     root = tmp_path_factory.mktemp("continued")
-    platform = Platform(landing_root=root / "landing", database=root / "warehouse.duckdb")
+    platform = LocalPlatform(landing_root=root / "landing", database=root / "warehouse.duckdb")
     landing = ["--landing", str(platform.landing_root), "--quiet"]
     seconds: dict[str, float] = {}
 
@@ -85,7 +85,7 @@ def continued(tmp_path_factory) -> tuple[Platform, Counter, dict[str, float]]:
     return platform, injected, seconds
 
 
-def _rejects(platform: Platform, reason_like: str) -> Counter:
+def _rejects(platform: LocalPlatform, reason_like: str) -> Counter:
     rows = platform.query(
         "SELECT entity, reason, count(*) FROM retail_silver.rejects "
         f"WHERE transaction_date IN (DATE '{CLI_DAY}', DATE '{JOB_DAY}') "

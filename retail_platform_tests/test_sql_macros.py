@@ -5,7 +5,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from retail_platform_tests.platform import run_dbt
+from retail_platform_tests.helpers.local_platform import run_dbt
 
 
 def dbt_show(sql: str, tmp_path: Path) -> list[dict]:

@@ -17,7 +17,7 @@ from retail_platform.lib.entities import ENTITIES
 from retail_platform.lib.landing_zone import landing_path
 from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate, simulate_day
 from retail_platform_tests.conftest import WEEK_DAYS, WEEK_START
-from retail_platform_tests.platform import RUN_TIME_COLUMNS, Platform, days
+from retail_platform_tests.helpers.local_platform import RUN_TIME_COLUMNS, LocalPlatform, days
 
 LAYERS = ("retail_silver", "retail_gold", "retail_marts")
 RAW = [raw_asset_key(name) for name in ENTITIES]
@@ -37,7 +37,7 @@ def test_days_loaded_newest_first_equal_the_single_run(week, reference, tmp_path
     """`week` itself is the single-run backfill (oldest day first, one window); here a fresh
     warehouse gets its last three days one run each, newest first, then the older days as
     one window, and must end up identical."""
-    platform = Platform(landing_root=week.landing_root, database=tmp_path / "warehouse.duckdb")
+    platform = LocalPlatform(landing_root=week.landing_root, database=tmp_path / "warehouse.duckdb")
     assert platform.run(WEEK[0], WEEK[-1], selection=RAW).success  # raw: the landed log
     for day in reversed(WEEK[-3:]):  # each may fail its reject-rate gate until older days run
         platform.run_out_of_order(day, selection=PARTITIONED)
@@ -91,7 +91,7 @@ def test_a_partitioned_table_reports_the_rows_of_the_runs_days(week, tmp_path):
                 assert 0 < sum(per_day.values()) < sum(counted.values()), asset
 
 
-def business_data(snapshot: dict, platform: Platform) -> dict:
+def business_data(snapshot: dict, platform: LocalPlatform) -> dict:
     """The snapshot without bookkeeping: lineage columns (``_*``) and reconciliation tables."""
     result = {}
     for table, rows in snapshot.items():
@@ -185,7 +185,7 @@ def test_a_duplicate_in_silver_fails_the_dedup_check_and_blocks_gold(week, tmp_p
     assert "silver/inventory" in materialized
 
 
-def _rebuilt_with_check(platform: Platform, day: date, table: str, asset: str, check: str):
+def _rebuilt_with_check(platform: LocalPlatform, day: date, table: str, asset: str, check: str):
     """The reconciliation table ``table`` rebuilt for ``day`` and the check ``check`` of
     ``asset`` run against it, without rebuilding the layers they compare."""
     selection = dg.AssetSelection.assets(dg.AssetKey(table.split("/"))) | dg.AssetSelection.checks(
@@ -234,10 +234,10 @@ def test_a_silver_line_that_disagrees_with_gold_fails_the_revenue_check(week, tm
 
 
 @pytest.fixture(scope="module")
-def faulty(tmp_path_factory) -> tuple[Platform, Counter]:
+def faulty(tmp_path_factory) -> tuple[LocalPlatform, Counter]:
     """Two days with many invalid rows, and what the simulator says it injected."""
     root = tmp_path_factory.mktemp("faulty")
-    platform = Platform(landing_root=root / "landing", database=root / "warehouse.duckdb")
+    platform = LocalPlatform(landing_root=root / "landing", database=root / "warehouse.duckdb")
     config = SimulationConfig(seed=11, orders_per_day=120, faults=FaultConfig(bad_rows=0.03))
     start = date(2025, 1, 1)
     simulate(platform.landing, config, start=start, days=2)
@@ -312,12 +312,12 @@ def test_no_invalid_row_reaches_silver_and_nothing_goes_missing(faulty):
     ) == [(10, 0)]
 
 
-def _main_rows(platform: Platform, entity: str, day: date) -> list[dict]:
+def _main_rows(platform: LocalPlatform, entity: str, day: date) -> list[dict]:
     main = landing_path(entity, day, f"batch-{day:%Y%m%d}-main", "jsonl")
     return [json.loads(line) for line in platform.landing.read_bytes(main).splitlines()]
 
 
-def _land(platform: Platform, entity: str, day: date, batch: str, rows: list[dict]) -> None:
+def _land(platform: LocalPlatform, entity: str, day: date, batch: str, rows: list[dict]) -> None:
     path = landing_path(entity, day, f"batch-{day:%Y%m%d}-{batch}", "jsonl")
     platform.landing.write_bytes(path, "".join(json.dumps(r) + "\n" for r in rows).encode())
 

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from retail_platform_tests.emulators import free_port
+from retail_platform_tests.helpers.emulators import free_port
 
 SERVICE_USER = "postgres"
 

@@ -19,7 +19,7 @@ from retail_platform.defs.transforms.run_folders import (
 )
 from retail_platform.settings import environment
 from retail_platform_tests.conftest import WEEK_DAYS, WEEK_START
-from retail_platform_tests.platform import run_dbt
+from retail_platform_tests.helpers.local_platform import run_dbt
 
 
 def test_full_refresh_flag_and_no_unit_tests():

@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from retail_platform.lib.targets import PROJECT_ROOT
-from retail_platform_tests.postgres import PostgresServer
+from retail_platform_tests.helpers.postgres import PostgresServer
 
 DEPLOY_INSTANCE = PROJECT_ROOT / "deploy" / "dagster.yaml"
 DEPLOY_WORKSPACE = PROJECT_ROOT / "deploy" / "workspace.yaml"

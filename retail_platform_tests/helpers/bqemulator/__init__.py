@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from retail_platform_tests.emulators import LocalServer
+from retail_platform_tests.helpers.emulators import LocalServer
 
 if TYPE_CHECKING:
     from google.cloud import bigquery
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 HERE = Path(__file__).resolve().parent
 REQUIREMENTS = HERE / "requirements.txt"
 SERVE = HERE / "serve.py"
-VENV = HERE.parents[1] / ".venv-bqemulator"
+VENV = HERE.parents[2] / ".venv-bqemulator"
 # HOME of the emulator's processes: DuckDB's spatial extension is installed under it.
 HOME = VENV / "home"
 

@@ -41,7 +41,7 @@ RUN_TIME_COLUMNS = {"_ingested_at", "ingested_at"}
 
 
 @dataclass
-class Platform:
+class LocalPlatform:
     landing_root: Path
     database: Path
     # One instance across this platform's runs: it is the churn model registry.
@@ -164,7 +164,7 @@ class Platform:
             result[table] = self.query(f"SELECT {listed} FROM {table} ORDER BY ALL")
         return result
 
-    def copy_to(self, folder: Path) -> Platform:
+    def copy_to(self, folder: Path) -> LocalPlatform:
         """A independent copy (landing files and warehouse) to change in one test."""
         folder.mkdir(parents=True, exist_ok=True)
         landing = folder / "landing"
@@ -174,7 +174,7 @@ class Platform:
         models = self.database.parent / "models"
         if models.exists():
             shutil.copytree(models, folder / "models")
-        return Platform(landing_root=landing, database=database)
+        return LocalPlatform(landing_root=landing, database=database)
 
 
 def days(first: date, count: int) -> list[date]:
