@@ -49,10 +49,15 @@ image:  ## the deployment's image (deploy/image/Containerfile) with buildah, in 
 test-image: setup  ## build the image and check it from inside (pytest -m image; root)
 	$(BIN)/pytest -m image -s
 
-lint: setup  ## ruff, sqlfluff (.sqlfluff: the dbt models and macros), terraform fmt where installed
+lint: setup  ## ruff, sqlfluff (.sqlfluff: the dbt models and macros), dg check defs (the local target's definitions load), terraform fmt where installed
 	$(BIN)/ruff check retail_platform retail_platform_tests benchmarks sql/lint_context
 	$(BIN)/ruff format --check retail_platform retail_platform_tests benchmarks sql/lint_context
 	$(BIN)/sqlfluff lint sql/models sql/macros
+	@# dg (pyproject.toml's [tool.dg]) loads retail_platform.definitions with a throwaway instance,
+	@# not data/dagster_home; VIRTUAL_ENV: the venv at the root is the one dg runs in
+	home=$$(mktemp -d) && touch $$home/dagster.yaml && VIRTUAL_ENV=$(abspath $(VENV)) \
+	RETAIL_TARGET=local DAGSTER_HOME=$$home $(BIN)/dg check defs; \
+	status=$$?; rm -rf $$home; exit $$status
 	@# terraform is not in Debian's archive; where it is installed, its format is checked
 	@if command -v terraform >/dev/null; then terraform fmt -check -recursive deploy/terraform; \
 	else echo "terraform not installed: deploy/terraform's format not checked"; fi
