@@ -55,7 +55,7 @@ lint: setup  ## ruff, sqlfluff (.sqlfluff: the dbt models and macros), dg check 
 	$(BIN)/sqlfluff lint sql/models sql/macros
 	@# dg (pyproject.toml's [tool.dg]) loads retail_platform.definitions with a throwaway instance,
 	@# not data/dagster_home; VIRTUAL_ENV: the venv at the root is the one dg runs in
-	home=$$(mktemp -d) && touch $$home/dagster.yaml && VIRTUAL_ENV=$(abspath $(VENV)) \
+	home=$$(mktemp -d) && printf 'telemetry:\n  enabled: false\n' >$$home/dagster.yaml && VIRTUAL_ENV=$(abspath $(VENV)) \
 	RETAIL_TARGET=local DAGSTER_HOME=$$home $(BIN)/dg check defs; \
 	status=$$?; rm -rf $$home; exit $$status
 	@# terraform is not in Debian's archive; where it is installed, its format is checked
@@ -65,7 +65,7 @@ lint: setup  ## ruff, sqlfluff (.sqlfluff: the dbt models and macros), dg check 
 bench: setup  ## benchmarks; each replaces its section of benchmarks/RESULTS.md and appends its figures to benchmarks/history.csv (BENCH_ARGS="--only backfill,daily --keep")
 	$(BIN)/python -m benchmarks.run --record $(BENCH_ARGS)
 
-contract: setup  ## regenerate sql/macros/contract.sql and docs/contract.md's tables from retail_platform/contract.toml
+contract: setup  ## regenerate sql/macros/contract.sql, sql/models/raw_sources.yml and docs/contract.md's tables from retail_platform/contract.toml
 	$(BIN)/python -m retail_platform.lib.contract_codegen
 
 clean:

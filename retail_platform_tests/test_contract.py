@@ -30,21 +30,27 @@ CODEGEN = [sys.executable, "-m", "retail_platform.lib.contract_codegen"]
 
 
 def test_the_generated_files_are_the_contracts():
-    """sql/macros/contract.sql and docs/contract.md's generated blocks are what
-    `python -m retail_platform.lib.contract_codegen` makes of contract.toml now."""
+    """sql/macros/contract.sql, sql/models/raw_sources.yml and docs/contract.md's generated
+    blocks are what `python -m retail_platform.lib.contract_codegen` makes of contract.toml."""
     assert contract_codegen.stale_files() == [], (
         "stale generated files: run python -m retail_platform.lib.contract_codegen"
     )
 
 
 def test_a_hand_edit_of_a_generated_file_is_stale(tmp_path):
-    for relative in (contract_codegen.MACRO_FILE, contract_codegen.DOCS_FILE):
+    assert set(contract_codegen.generated_files(PROJECT_ROOT)) == {
+        PROJECT_ROOT / relative for relative in contract_codegen.GENERATED_FILES
+    }
+    for relative in contract_codegen.GENERATED_FILES:
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(PROJECT_ROOT / relative, tmp_path / relative)
     assert contract_codegen.stale_files(tmp_path) == []
     docs = tmp_path / contract_codegen.DOCS_FILE
     docs.write_text(docs.read_text().replace("| orders | order_id |", "| orders | id |"))
     assert contract_codegen.stale_files(tmp_path) == [docs]
+    sources = tmp_path / contract_codegen.SOURCES_FILE
+    sources.write_text(sources.read_text().replace('["raw", "stores"]', '["raw", "shops"]'))
+    assert contract_codegen.stale_files(tmp_path) == [sources, docs]
 
 
 def test_kinds_and_reference_order_come_from_the_contract():

@@ -3,6 +3,8 @@
 - ``sql/macros/contract.sql``: the contract as dbt macros (``contract_entities()``,
   ``fact_entities()``, ``dimension_entities()``). dbt reads no file of ours at parse time
   but its own, so the contract reaches it as a macro file, generated.
+- ``sql/models/raw_sources.yml``: the raw layer's tables as the dbt source ``retail_raw``,
+  one per entity, each with the asset key of its raw asset (``raw/<entity>``).
 - ``docs/contract.md``: the blocks between ``<!-- BEGIN generated: <block> ... -->`` and
   ``<!-- END generated: <block> -->`` (the landing table, the columns by entity); the prose
   around them is written by hand.
@@ -27,7 +29,9 @@ from retail_platform.lib.entities import CONTRACT_PATH, Entity, load_contract
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MACRO_FILE = Path("sql") / "macros" / "contract.sql"
+SOURCES_FILE = Path("sql") / "models" / "raw_sources.yml"
 DOCS_FILE = Path("docs") / "contract.md"
+GENERATED_FILES = (MACRO_FILE, SOURCES_FILE, DOCS_FILE)
 COMMAND = "python -m retail_platform.lib.contract_codegen"
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -137,6 +141,30 @@ def _entity_columns(entities: Mapping[str, Entity]) -> str:
 DOCS_BLOCKS = {"landing-entities": _landing_table, "entity-columns": _entity_columns}
 
 
+def render_sources(entities: Mapping[str, Entity]) -> str:
+    """sql/models/raw_sources.yml: the raw tables dbt reads, one per entity."""
+    lines = [
+        "# GENERATED from retail_platform/contract.toml by",
+        f"# `{COMMAND}`: do not edit, edit the contract",
+        "# and run that (a test fails when this file is stale).",
+        "version: 2",
+        "",
+        "sources:",
+        "  - name: retail_raw",
+        '    description: "Bronze: every landed file, values as text, one table per entity '
+        '(Python assets)."',
+        "    schema: retail_raw",
+        "    tables:",
+    ]
+    for name in entities:
+        _literal(name)  # an identifier, as everything written from the contract
+        lines += [
+            f"      - name: {name}",
+            f'        meta: {{dagster: {{asset_key: ["raw", "{name}"]}}}}',
+        ]
+    return "\n".join(lines) + "\n"
+
+
 def render_docs(markdown: str, entities: Mapping[str, Entity]) -> str:
     """docs/contract.md with every generated block rewritten from the entities."""
     for block, render in DOCS_BLOCKS.items():
@@ -156,6 +184,7 @@ def generated_files(root: Path = PROJECT_ROOT, contract: Path = CONTRACT_PATH) -
     entities = load_contract(contract)
     return {
         root / MACRO_FILE: render_macros(entities),
+        root / SOURCES_FILE: render_sources(entities),
         root / DOCS_FILE: render_docs((root / DOCS_FILE).read_text(), entities),
     }
 
