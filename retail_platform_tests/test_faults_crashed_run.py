@@ -16,6 +16,7 @@ run of the same days.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import signal
@@ -174,14 +175,14 @@ class Run:
     def output(self) -> str:
         return "".join(self.lines)[-6000:]
 
-    def wait_for(self, *needles: str, timeout: float = RUN_TIMEOUT) -> str:
-        """The first output line that contains every needle."""
+    def wait_for(self, *needles: str, timeout: float = RUN_TIMEOUT, count: int = 1) -> str:
+        """The ``count``-th output line that contains every needle."""
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
-                for line in self.lines:
-                    if all(n in line for n in needles):
-                        return line
+                found = [line for line in self.lines if all(n in line for n in needles)]
+                if len(found) >= count:
+                    return found[count - 1]
                 if self.process.poll() is not None and not self._reader.is_alive():
                     raise AssertionError(f"run ended before {needles}:\n{self.output()}")
                 remaining = deadline - time.monotonic()
@@ -220,12 +221,25 @@ def assert_no_row_lost_or_duplicated(place: Place) -> None:
         assert loaded == dict(landed), entity
 
 
+def stop_holding_the_slot(place: Place, run: Run, step: str) -> None:
+    """``run`` stopped (SIGSTOP) inside ``step`` (a step whose key contains it) while that step
+    holds the warehouse slot. The run is stopped at each such step's start until the slot is
+    seen held: a short step can end before the stop lands, and between two steps the run
+    holds no slot."""
+    run_id = run.run_id()
+    for started in itertools.count(1):
+        run.wait_for(step, "STEP_START", count=started)  # fails when no step is left
+        run.kill(signal.SIGSTOP)
+        if place.slot_holders() == [run_id]:
+            return
+        run.kill(signal.SIGCONT)
+
+
 def crash(place: Place, step: str) -> str:
-    """A run of the three days SIGKILLed once ``step`` started; its id."""
+    """A run of the three days SIGKILLed inside ``step`` while it holds the slot; its id."""
     crashed = place.start(FIRST, LAST)
     crashed_id = crashed.run_id()
-    crashed.wait_for(step, "STEP_START")
-    time.sleep(1.0)  # well inside the step
+    stop_holding_the_slot(place, crashed, step)
     crashed.kill()
     assert crashed.wait(30) == -signal.SIGKILL
     # What the issue found: the dead run is still STARTED and holds the only slot.
@@ -272,8 +286,7 @@ def test_a_run_killed_mid_raw_is_freed_when_the_run_queue_reads_the_pool(landing
 def test_a_run_blocked_on_the_slot_stops_on_sigterm(landing, tmp_path):
     place = Place(tmp_path, landing)
     holder = place.start(FIRST, LAST)
-    holder.wait_for(RAW_STEP, "STEP_START")
-    holder.kill(signal.SIGSTOP)  # alive, holding the slot, making no progress
+    stop_holding_the_slot(place, holder, RAW_STEP)  # alive, holding it, making no progress
     try:
         blocked = place.start(FIRST, LAST)
         blocked_id = blocked.run_id()
