@@ -32,7 +32,7 @@ demo: setup  ## simulate the 120 days ending yesterday (UTC), run every layer an
 
 dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (local target); says how to load data when empty
 	RETAIL_TARGET=local $(BIN)/python -m retail_platform.instance
-	RETAIL_TARGET=local $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	RETAIL_TARGET=local VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/dg dev -h 127.0.0.1 -p 3000
 
 test: setup  ## the whole pytest suite (the BigQuery-target tests included), on TEST_WORKERS processes
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup

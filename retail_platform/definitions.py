@@ -60,7 +60,7 @@ def build_definitions(target: Target) -> dg.Definitions:
         resources=resources_for(target),
         # Every step is in the one-slot warehouse pool, so steps never overlap on either
         # target and a process per step (Dagster's default executor) would only add each
-        # step's start-up: importing the code location, 7-8 s (docs/performance.md).
+        # step's start-up, an import of the code location (docs/performance.md).
         executor=dg.in_process_executor,
     )
 

@@ -4,6 +4,7 @@ figures are appended to history.csv. No benchmark runs here."""
 
 import csv
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +121,16 @@ def test_make_bench_records_through_record(files, monkeypatch):
     # --quick figures are never recorded
     run.main(["--only", "sensor", "--record", "--quick"])
     assert len(history_rows(history)) == len(figures)
+
+
+def test_the_machine_names_its_processor():
+    """Two machines with the same cores and memory differ in these figures by their CPU:
+    the recorded machine says which one it was (Linux's /proc/cpuinfo)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    assert cpuinfo.exists(), "the benchmarks run on Linux"
+    model = next(
+        line.partition(":")[2].strip()
+        for line in cpuinfo.read_text().splitlines()
+        if line.startswith("model name")
+    )
+    assert f"cores ({model}" in _machine.machine()

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
 from contextlib import suppress
 from datetime import UTC, date, datetime
@@ -35,9 +36,11 @@ from retail_platform.lib.simulator import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-# The code location that workspace.yaml loads (a python_module entry without a
-# location_name is named after its module) and the repository of a Definitions object.
-LOCATION = "retail_platform.definitions"
+# The code location that workspace.yaml loads, named in pyproject.toml's [tool.dg.project]
+# (test_deploy_recipes.py keeps the two equal), and the repository of a Definitions object.
+LOCATION = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["dg"]["project"][
+    "code_location_name"
+]
 REPOSITORY = "__repository__"
 
 

@@ -119,7 +119,7 @@ class Recipes:
 
     @cached_property
     def dagster_project(self) -> dict:
-        return tomllib.loads(self.texts["pyproject"] or "")["tool"]["dagster"]
+        return tomllib.loads(self.texts["pyproject"] or "")["tool"]["dg"]["project"]
 
     @property
     def services(self) -> dict[str, dict]:
@@ -338,7 +338,7 @@ def check_commands(recipes: Recipes) -> list[str]:
     compose code server's command, and its workspace names the location the same."""
     problems = []
     location = recipes.dagster_project["code_location_name"]
-    module = recipes.dagster_project["module_name"]
+    module = recipes.dagster_project["code_location_target_module"]
     host_variable, port_variable = workspace_variables(recipes)
     grpc = recipes.workspace["load_from"][0]["grpc_server"]
     if grpc.get("location_name") != location:
@@ -1051,3 +1051,19 @@ def test_the_topology_test_gets_compose_commands(recipes: Recipes) -> None:
         4123,
         recipes.dagster_project["code_location_name"],
     )
+
+
+def test_make_dev_and_production_serve_one_location(recipes: Recipes) -> None:
+    """`make dev` (dg dev, from [tool.dg.project]) and the repository's workspace.yaml (the
+    launchpad, `dagster dev -w`) load the module production's code server serves, under the
+    name production's workspace gives it: runs and sensor states keep their location."""
+    from retail_platform.patches.dagster_private import location_origins_from_yaml_paths
+
+    [origin] = location_origins_from_yaml_paths([str(PROJECT_ROOT / "workspace.yaml")])
+    assert origin.location_name == recipes.dagster_project["code_location_name"]
+    assert (
+        origin.loadable_target_origin.module_name
+        == (recipes.dagster_project["code_location_target_module"])
+    )
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    assert re.search(r"^dev:.*\n(?:\t.*\n)*\t.*/dg dev ", makefile, re.MULTILINE), "make dev"

@@ -2,8 +2,9 @@
 
 Its manifest is built by ``make setup`` and in the image (deploy/image/Containerfile), with
 :func:`ensure_manifest`; importing the code location only reads it (:func:`built_manifest`)
-and never runs ``dbt parse``, except under ``dagster dev`` for a manifest older than the
-project's files (dagster-dbt's ``prepare_if_dev`` convention: an edited model reloads).
+and never runs ``dbt parse``, except under ``dg dev`` (``make dev``) or ``dagster dev`` for
+a manifest older than the project's files (dagster-dbt's ``prepare_if_dev`` convention: an
+edited model reloads).
 """
 
 import os
@@ -20,7 +21,7 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "sql"
 #: dagster-dbt places each invocation's folder under it (and seeds it with the parse state
 #: found there); resource.py sets it to this target's folder for each invocation.
 DBT_TARGET_PATH_ENV = "DBT_TARGET_PATH"
-#: Set by ``dagster dev`` (dagster-dbt reads the same variable for ``prepare_if_dev``).
+#: Set by ``dg dev`` and ``dagster dev``; dagster-dbt reads it for ``prepare_if_dev``.
 DEV_CLI_ENV = "DAGSTER_IS_DEV_CLI"
 
 
