@@ -28,7 +28,7 @@ from retail_platform.lib.simulator import (
     simulate,
     simulate_day,
 )
-from retail_platform.lib.simulator import _generate as G
+from retail_platform.lib.simulator._sales import sales
 from retail_platform.lib.simulator._world import get_world
 
 LINES_PER_ORDER = 3.0  # average order lines per order in the simulator
@@ -45,10 +45,10 @@ def _in_memory_pass(world, config: SimulationConfig, first_day: int, days: int):
     """One pass over ``days`` days: (orders + items lines/s, whole day lines/s, lines)."""
     lines, t0 = 0, time.perf_counter()
     for t in range(first_day, first_day + days):
-        sales = G.sales(world, t)
-        sales.orders_table(np.arange(sales.n_orders), final=False)
-        sales.items_table()
-        lines += sales.n_lines
+        day_sales = sales(world, t)
+        day_sales.orders_table(np.arange(day_sales.n_orders), final=False)
+        day_sales.items_table()
+        lines += day_sales.n_lines
     sales_s = time.perf_counter() - t0
 
     day_lines, t0 = 0, time.perf_counter()
@@ -65,7 +65,7 @@ def _in_memory(config: SimulationConfig, first_day: int, days: int, passes: int)
     too short to be steady on a shared machine), with every pass's figures."""
     world = get_world(config.seed, config.opened_on, config.orders_per_day)
     world.customers.ensure(first_day + days)
-    G.sales(world, first_day - 1)  # warm caches (buyer block, tables)
+    sales(world, first_day - 1)  # warm caches (buyer block, tables)
     runs = [_in_memory_pass(world, config, first_day, days) for _ in range(passes)]
     sales_rates, day_rates = [r[0] for r in runs], [r[1] for r in runs]
     return {

@@ -11,6 +11,8 @@ import hashlib
 import io
 import json
 import re
+import subprocess
+import sys
 from collections import defaultdict
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -34,6 +36,7 @@ from retail_platform.lib.simulator import (
     simulate_day,
 )
 from retail_platform.lib.simulator._world import get_world
+from retail_platform.settings import PROJECT_ROOT
 
 OPENED = date(2025, 1, 1)
 CLEAN = SimulationConfig(seed=7, orders_per_day=200, opened_on=OPENED, faults=FaultConfig.none())
@@ -96,6 +99,29 @@ def clean() -> list[LandingBatch]:
 @pytest.fixture(scope="module")
 def faulty() -> list[LandingBatch]:
     return [b for d in days_from(OPENED, FAULTY_DAYS) for b in simulate_day(FAULTY, d)]
+
+
+# ----------------------------------------------------------------------------- imports
+
+
+def dagster_modules_after_import(module: str) -> list[str]:
+    """The dagster modules a fresh interpreter holds after importing ``module``."""
+    code = (
+        f"import sys, {module}; "
+        "print(sorted(m for m in sys.modules if m.partition('.')[0] == 'dagster'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout.replace("'", '"'))
+
+
+def test_importing_the_simulator_does_not_import_dagster():
+    """The simulator is a plain library: scripts and its worker processes import it
+    without Dagster's import time."""
+    assert dagster_modules_after_import("retail_platform.lib.simulator") == []
+    # the probe sees Dagster where it is imported: the landing zone is a Dagster resource
+    assert "dagster" in dagster_modules_after_import("retail_platform.lib.landing_zone")
 
 
 # ----------------------------------------------------------------------------- determinism
