@@ -105,14 +105,14 @@ def _sales_parts(config: SimulationConfig, world: World, t: int) -> list[_Part]:
         return []
     late = config.faults.late_files
     all_orders = np.arange(day_sales.n_orders)
-    refunds = day_sales.pay_is_return_refund
+    refunds = day_sales.payments.is_return_refund
     on_time_payments = np.flatnonzero(~refunds) if late else np.arange(len(refunds))
     parts = [
         _Part("orders", t, day_sales.orders_table(all_orders, final=not late)),
         _Part("order_items", t, day_sales.items_table()),
         _Part("payments", t, day_sales.payments_table(on_time_payments)),
     ]
-    shipments = np.arange(len(day_sales.ship_order))
+    shipments = np.arange(len(day_sales.shipments.order))
     if len(shipments):
         parts.append(_Part("shipments", t, day_sales.shipments_table(shipments, final=not late)))
     if late:
@@ -133,14 +133,14 @@ def _late_parts(world: World, t: int, day_sales: Sales) -> list[_Part]:
         return seconds // SECONDS_PER_DAY - world.base_day
 
     returned = np.flatnonzero(day_sales.final_status == RETURNED)
-    refunds = np.flatnonzero(day_sales.pay_is_return_refund)
-    shipments = np.arange(len(day_sales.ship_order))
+    refunds = np.flatnonzero(day_sales.payments.is_return_refund)
+    shipments = np.arange(len(day_sales.shipments.order))
     parts = []
     for cut, rows in _group_late(day_index(day_sales.return_at[returned]), return_cuts):
         parts.append(_Part("orders", cut, day_sales.orders_table(returned[rows], final=True)))
-    for cut, rows in _group_late(day_index(day_sales.pay_at[refunds]), return_cuts):
+    for cut, rows in _group_late(day_index(day_sales.payments.paid_at[refunds]), return_cuts):
         parts.append(_Part("payments", cut, day_sales.payments_table(refunds[rows])))
-    for cut, rows in _group_late(day_index(day_sales.ship_final_at), shipment_cuts):
+    for cut, rows in _group_late(day_index(day_sales.shipments.final_at), shipment_cuts):
         table = day_sales.shipments_table(shipments[rows], final=True)
         parts.append(_Part("shipments", cut, table))
     return parts

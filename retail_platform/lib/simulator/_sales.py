@@ -85,53 +85,30 @@ class Sales:
 
     world: World
     t: int
-    tdate: str
-    # orders
-    order_no: np.ndarray
-    customer: np.ndarray
-    store: np.ndarray
-    employee: np.ndarray  # -1 for online
-    online: np.ndarray
-    ordered_at: np.ndarray
-    final_status: np.ndarray
-    first_status_at: np.ndarray  # updated_at of the first version
-    return_at: np.ndarray  # for final_status == RETURNED, else 0
-    # lines
-    line_order: np.ndarray
-    line_no: np.ndarray
-    product: np.ndarray
-    quantity: np.ndarray
-    unit_price: np.ndarray
-    discount_pct: np.ndarray
-    line_cents: np.ndarray
-    net_cents: np.ndarray  # per order: the sum of its lines
-    # payments (row arrays)
-    pay_order: np.ndarray
-    pay_suffix: np.ndarray  # b"1", b"2", b"R"
-    pay_method: np.ndarray
-    pay_status: np.ndarray
-    pay_attempt: np.ndarray
-    pay_at: np.ndarray
-    pay_is_return_refund: np.ndarray
-    # shipments (row arrays, one per shipped order)
-    ship_order: np.ndarray
-    ship_carrier: np.ndarray
-    ship_service: np.ndarray
-    shipped_at: np.ndarray
-    promised_day: np.ndarray
-    ship_final_status: np.ndarray
-    delivered_at: np.ndarray  # 0 when not delivered
-    damaged: np.ndarray
-    ship_cost: np.ndarray
-    ship_final_at: np.ndarray
+    orders: PlacedOrders
+    final_status: np.ndarray  # per order: completed, cancelled or returned
+    first_status_at: np.ndarray  # per order: updated_at of its first version
+    return_at: np.ndarray  # per order: when it comes back if returned, else 0
+    lines: OrderLines
+    payments: PaymentRows
+    shipments: Shipments
+
+    @cached_property
+    def tdate(self) -> str:
+        """The day as ``YYYY-MM-DD``."""
+        return self.world.day(self.t).isoformat()
 
     @property
     def n_orders(self) -> int:
-        return len(self.order_no)
+        return len(self.orders.customer)
 
     @property
     def n_lines(self) -> int:
-        return len(self.line_order)
+        return len(self.lines.order)
+
+    @cached_property
+    def order_no(self) -> np.ndarray:
+        return np.arange(1, self.n_orders + 1)
 
     def _prefix(self, kind: str) -> str:
         """``<kind>-YYYYMMDD-``: the day's ids are this prefix and the order number."""
@@ -146,6 +123,7 @@ class Sales:
 
     def orders_table(self, rows: np.ndarray, final: bool) -> pa.Table:
         """Order rows ``rows``; ``final`` gives returned orders their returned version."""
+        orders = self.orders
         status = self.final_status[rows].copy()
         updated_at = self.first_status_at[rows].copy()
         if final:
@@ -153,78 +131,81 @@ class Sales:
             updated_at[returned] = self.return_at[rows][returned]
         else:
             status[status == RETURNED] = COMPLETED
-        employee = self.employee[rows]
+        employee = orders.employee[rows]
         has_employee = employee >= 0
         return _arrow.table(
             "orders",
             {
                 "order_id": self.order_ids(rows),
-                "customer_id": _arrow.fixed_ids("C", self.customer[rows] + 1, CUSTOMER_ID_WIDTH),
-                "store_id": _arrow.take(self.world.store_ids, self.store[rows]),
+                "customer_id": _arrow.fixed_ids("C", orders.customer[rows] + 1, CUSTOMER_ID_WIDTH),
+                "store_id": _arrow.take(self.world.store_ids, orders.store[rows]),
                 "employee_id": _arrow.take(
                     self.world.employee_ids, np.where(has_employee, employee, 0), has_employee
                 ),
-                "channel": _arrow.take(CHANNELS, self.online[rows].astype(np.int64)),
+                "channel": _arrow.take(CHANNELS, orders.online[rows].astype(np.int64)),
                 "status": _arrow.take(ORDER_STATUSES, status),
-                "ordered_at": _arrow.timestamp_strings(self.ordered_at[rows]),
+                "ordered_at": _arrow.timestamp_strings(orders.ordered_at[rows]),
                 "transaction_date": _arrow.repeat(self.tdate, len(rows)),
                 "updated_at": _arrow.timestamp_strings(updated_at),
             },
         )
 
     def items_table(self) -> pa.Table:
-        updated_at = _arrow.timestamp_matrix(self.first_status_at)[self.line_order]
+        lines = self.lines
+        updated_at = _arrow.timestamp_matrix(self.first_status_at)[lines.order]
         return _arrow.table(
             "order_items",
             {
-                "order_id": self.order_ids(self.line_order),
-                "line_no": pa.array(self.line_no, pa.int64()),
-                "product_id": _arrow.take(self.world.product_ids, self.product),
-                "quantity": pa.array(self.quantity, pa.int64()),
-                "unit_price": _arrow.decimals(self.unit_price),
-                "discount_rate": _arrow.decimals(self.discount_pct, _arrow.RATE),
-                "line_amount": _arrow.decimals(self.line_cents),
+                "order_id": self.order_ids(lines.order),
+                "line_no": pa.array(lines.line_no, pa.int64()),
+                "product_id": _arrow.take(self.world.product_ids, lines.product),
+                "quantity": pa.array(lines.quantity, pa.int64()),
+                "unit_price": _arrow.decimals(lines.unit_price),
+                "discount_rate": _arrow.decimals(lines.discount_pct, _arrow.RATE),
+                "line_amount": _arrow.decimals(lines.cents),
                 "transaction_date": _arrow.repeat(self.tdate, self.n_lines),
                 "updated_at": _arrow.matrix_strings(updated_at),
             },
         )
 
     def payments_table(self, rows: np.ndarray) -> pa.Table:
-        orders = self.pay_order[rows]
+        payments = self.payments
+        orders = payments.order[rows]
         return _arrow.table(
             "payments",
             {
                 "payment_id": _payment_ids(
-                    self._prefix("PAY"), self.order_no[orders], self.pay_suffix[rows]
+                    self._prefix("PAY"), self.order_no[orders], payments.suffix[rows]
                 ),
                 "order_id": self.order_ids(orders),
-                "method": _arrow.take(METHODS, self.pay_method[rows]),
-                "status": _arrow.take(PAYMENT_STATUSES, self.pay_status[rows]),
-                "amount": _arrow.decimals(self.net_cents[orders]),
-                "attempt": pa.array(self.pay_attempt[rows], pa.int64()),
-                "paid_at": _arrow.timestamp_strings(self.pay_at[rows]),
+                "method": _arrow.take(METHODS, payments.method[rows]),
+                "status": _arrow.take(PAYMENT_STATUSES, payments.status[rows]),
+                "amount": _arrow.decimals(self.lines.order_cents[orders]),
+                "attempt": pa.array(payments.attempt[rows], pa.int64()),
+                "paid_at": _arrow.timestamp_strings(payments.paid_at[rows]),
                 "transaction_date": _arrow.repeat(self.tdate, len(rows)),
-                "updated_at": _arrow.timestamp_strings(self.pay_at[rows]),
+                "updated_at": _arrow.timestamp_strings(payments.paid_at[rows]),
             },
         )
 
     def shipments_table(self, rows: np.ndarray, final: bool) -> pa.Table:
         """Shipment rows ``rows``: in transit, or (``final``) as they ended."""
+        shipments = self.shipments
         n = len(rows)
-        orders = self.ship_order[rows]
+        orders = shipments.order[rows]
         if final:
-            status = self.ship_final_status[rows]
+            status = shipments.final_status[rows]
             delivered = status == DELIVERED
             delivered_at = _arrow.timestamp_strings(
-                np.where(delivered, self.delivered_at[rows], 0), delivered
+                np.where(delivered, shipments.delivered_at[rows], 0), delivered
             )
-            damaged = self.damaged[rows]
-            updated_at = self.ship_final_at[rows]
+            damaged = shipments.damaged[rows]
+            updated_at = shipments.final_at[rows]
         else:
             status = np.full(n, IN_TRANSIT)
             delivered_at = pa.nulls(n, pa.string())
             damaged = np.zeros(n, bool)
-            updated_at = self.shipped_at[rows]
+            updated_at = shipments.shipped_at[rows]
         return _arrow.table(
             "shipments",
             {
@@ -232,14 +213,14 @@ class Sales:
                     self._prefix("SHP"), self.order_no[orders], ORDER_NO_WIDTH
                 ),
                 "order_id": self.order_ids(orders),
-                "carrier": _arrow.take(CARRIER_NAMES, self.ship_carrier[rows]),
-                "service_level": _arrow.take(SERVICE_LEVELS, self.ship_service[rows]),
-                "shipped_at": _arrow.timestamp_strings(self.shipped_at[rows]),
-                "promised_on": _arrow.date_strings(self.promised_day[rows]),
+                "carrier": _arrow.take(CARRIER_NAMES, shipments.carrier[rows]),
+                "service_level": _arrow.take(SERVICE_LEVELS, shipments.service[rows]),
+                "shipped_at": _arrow.timestamp_strings(shipments.shipped_at[rows]),
+                "promised_on": _arrow.date_strings(shipments.promised_day[rows]),
                 "delivered_at": delivered_at,
                 "status": _arrow.take(SHIPMENT_STATUSES, status),
                 "damaged": pa.array(damaged, pa.bool_()),
-                "cost": _arrow.decimals(self.ship_cost[rows]),
+                "cost": _arrow.decimals(shipments.cost[rows]),
                 "transaction_date": _arrow.repeat(self.tdate, n),
                 "updated_at": _arrow.timestamp_strings(updated_at),
             },
@@ -269,45 +250,16 @@ def sales(world: World, t: int, orders_per_day: int | None = None) -> Sales:
     attempts = _payment_attempts(day, placed, status, rng)
     shipping = _shipping(day, placed, status, rng)
     return_at = _return_times(day, placed, status, shipping, rng)
-    payments = _payment_rows(attempts, status, return_at)
     return Sales(
         world=world,
         t=t,
-        tdate=day.date.isoformat(),
-        order_no=np.arange(1, len(placed.customer) + 1),
-        customer=placed.customer,
-        store=placed.store,
-        employee=placed.employee,
-        online=placed.online,
-        ordered_at=placed.ordered_at,
+        orders=placed,
         final_status=status,
         first_status_at=attempts.first_status_at,
         return_at=return_at,
-        line_order=lines.order,
-        line_no=lines.line_no,
-        product=lines.product,
-        quantity=lines.quantity,
-        unit_price=lines.unit_price,
-        discount_pct=lines.discount_pct,
-        line_cents=lines.cents,
-        net_cents=lines.order_cents,
-        pay_order=payments.order,
-        pay_suffix=payments.suffix,
-        pay_method=payments.method,
-        pay_status=payments.status,
-        pay_attempt=payments.attempt,
-        pay_at=payments.paid_at,
-        pay_is_return_refund=payments.is_return_refund,
-        ship_order=shipping.order,
-        ship_carrier=shipping.carrier,
-        ship_service=shipping.service,
-        shipped_at=shipping.shipped_at,
-        promised_day=shipping.promised_day,
-        ship_final_status=shipping.final_status,
-        delivered_at=shipping.delivered_at,
-        damaged=shipping.damaged,
-        ship_cost=shipping.cost,
-        ship_final_at=shipping.final_at,
+        lines=lines,
+        payments=_payment_rows(attempts, status, return_at),
+        shipments=shipping,
     )
 
 
@@ -416,7 +368,7 @@ def _repeat_buyers(world: World, t: int, n: int, rng: np.random.Generator) -> np
 
 
 @dataclass(frozen=True)
-class _PlacedOrders:
+class PlacedOrders:
     """The day's orders in time order: who, online or in which store, when, sold by whom
     (-1: online)."""
 
@@ -427,7 +379,7 @@ class _PlacedOrders:
     employee: np.ndarray
 
 
-def _place_orders(day: _Day, n: int, rng: np.random.Generator) -> _PlacedOrders:
+def _place_orders(day: _Day, n: int, rng: np.random.Generator) -> PlacedOrders:
     """Up to ``n`` orders: first the day's sign-ups who buy at once (minutes after
     signing up), the rest from earlier customers."""
     customers = day.world.customers
@@ -453,7 +405,7 @@ def _place_orders(day: _Day, n: int, rng: np.random.Generator) -> _PlacedOrders:
     order = np.argsort(second, kind="stable")
     customer, online, store, second = customer[order], online[order], store[order], second[order]
     seller = day.world.pick_seller(store, rng.random(n))
-    return _PlacedOrders(
+    return PlacedOrders(
         customer=customer,
         online=online,
         store=store,
@@ -466,7 +418,7 @@ def _place_orders(day: _Day, n: int, rng: np.random.Generator) -> _PlacedOrders:
 
 
 @dataclass(frozen=True)
-class _OrderLines:
+class OrderLines:
     order: np.ndarray  # index of the line's order
     line_no: np.ndarray  # 1.. within the order
     product: np.ndarray
@@ -477,7 +429,7 @@ class _OrderLines:
     order_cents: np.ndarray  # per order: the sum of its lines
 
 
-def _order_lines(day: _Day, placed: _PlacedOrders, rng: np.random.Generator) -> _OrderLines:
+def _order_lines(day: _Day, placed: PlacedOrders, rng: np.random.Generator) -> OrderLines:
     world = day.world
     n_orders = len(placed.customer)
     basket_size = world.customers.col("basket_size")[placed.customer]
@@ -493,7 +445,7 @@ def _order_lines(day: _Day, placed: _PlacedOrders, rng: np.random.Generator) -> 
     unit_price = world.prices_on(day.t)[product]
     # round half away from zero on exact integers: (q * cents * (100 - pct)) / 100
     cents = (quantity * unit_price * (100 - discount) + 50) // 100
-    return _OrderLines(
+    return OrderLines(
         order=np.repeat(np.arange(n_orders), lines_per_order),
         line_no=np.arange(total) - np.repeat(starts, lines_per_order) + 1,
         product=product,
@@ -533,7 +485,7 @@ class _PaymentAttempts:
 
 
 def _payment_attempts(
-    day: _Day, placed: _PlacedOrders, status: np.ndarray, rng: np.random.Generator
+    day: _Day, placed: PlacedOrders, status: np.ndarray, rng: np.random.Generator
 ) -> _PaymentAttempts:
     n, online = len(status), placed.online
     cancelled = status == CANCELLED
@@ -566,7 +518,7 @@ def _payment_attempts(
 
 
 @dataclass(frozen=True)
-class _PaymentRows:
+class PaymentRows:
     """Every payment row, by order then attempt 1, retry, refund."""
 
     order: np.ndarray
@@ -580,7 +532,7 @@ class _PaymentRows:
 
 def _payment_rows(
     attempts: _PaymentAttempts, status: np.ndarray, return_at: np.ndarray
-) -> _PaymentRows:
+) -> PaymentRows:
     """Attempt 1 for every order, the retries, the refunds of cancelled and returned orders."""
     n = len(status)
     orders = np.arange(n)
@@ -620,7 +572,7 @@ def _payment_rows(
     )  # fmt: skip
     rank = np.where(suffix == ord("1"), 0, np.where(suffix == ord("2"), 1, 2))
     by_order = np.lexsort((rank, order))
-    return _PaymentRows(
+    return PaymentRows(
         order=order[by_order],
         suffix=suffix[by_order],
         method=attempts.method[order][by_order],
@@ -635,7 +587,7 @@ def _payment_rows(
 
 
 @dataclass(frozen=True)
-class _Shipping:
+class Shipments:
     """One shipment per online order that was not cancelled, and how it ends."""
 
     order: np.ndarray
@@ -652,8 +604,8 @@ class _Shipping:
 
 
 def _shipping(
-    day: _Day, placed: _PlacedOrders, status: np.ndarray, rng: np.random.Generator
-) -> _Shipping:
+    day: _Day, placed: PlacedOrders, status: np.ndarray, rng: np.random.Generator
+) -> Shipments:
     order = np.flatnonzero(placed.online & (status != CANCELLED))
     m = len(order)
     carrier = _CARRIER_SHARE.draw(rng, m)
@@ -687,7 +639,7 @@ def _shipping(
         + rng.integers(0, _SERVICE_COST_SPREAD[service])
         + np.rint(_CARRIER_LATE[carrier] * -400).astype(np.int64)
     )
-    return _Shipping(
+    return Shipments(
         order=order,
         carrier=carrier,
         service=service,
@@ -704,9 +656,9 @@ def _shipping(
 
 def _return_times(
     day: _Day,
-    placed: _PlacedOrders,
+    placed: PlacedOrders,
     status: np.ndarray,
-    shipping: _Shipping,
+    shipping: Shipments,
     rng: np.random.Generator,
 ) -> np.ndarray:
     """When a returned order comes back: handed in at a store 1-18 days later, or after
