@@ -150,24 +150,24 @@ class GuidedCDF:
         """For each value ``x`` (0 <= x < top): the first index with cdf > x."""
         bucket = np.minimum((x * self.scale).astype(np.int64), len(self.guide) - 1)
         # one slice back: its edge is surely <= x whatever the float rounding
-        pos = np.take(self.guide, np.maximum(bucket - 1, 0))
+        position = np.take(self.guide, np.maximum(bucket - 1, 0))
         last = len(self.cdf) - 1
-        todo = np.flatnonzero(pos < last)
+        todo = np.flatnonzero(position < last)
         while len(todo):
-            p = pos[todo]
-            step = self.cdf[p] <= x[todo]
+            step = self.cdf[position[todo]] <= x[todo]
             todo = todo[step]
-            pos[todo] += 1
-            todo = todo[pos[todo] < last]
-        return pos
+            position[todo] += 1
+            todo = todo[position[todo] < last]
+        return position
 
 
-def _unique(gen, n: int, tries: int = 50) -> list[str]:
+def _unique(make, n: int, tries: int = 50) -> list[str]:
+    """Up to ``n`` distinct values of ``make()``, in the order first made."""
     seen: dict[str, None] = {}
     for _ in range(n * tries):
         if len(seen) >= n:
             break
-        seen.setdefault(gen(), None)
+        seen.setdefault(make(), None)
     return list(seen)
 
 
