@@ -35,7 +35,7 @@ LINES_PER_ORDER = 3.0  # average order lines per order in the simulator
 
 
 def _cpu_seconds() -> float:
-    """CPU time of this process and its (finished) children, e.g. simulator workers."""
+    """CPU time of this process and its (finished) children."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
@@ -83,7 +83,6 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--quick", action="store_true", help="3 days at 3,000 lines/day")
     parser.add_argument("--days", type=int, help="days to write (default 365, quick 3)")
     parser.add_argument("--lines-per-day", type=int, help="default 30,000 (quick 3,000)")
-    parser.add_argument("--workers", type=int, help="worker processes (default: auto)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--passes", type=int, default=5, help="in-memory passes (median kept)")
     args = parser.parse_args(argv)
@@ -98,7 +97,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     cpu0 = _cpu_seconds()
     with tempfile.TemporaryDirectory(prefix="bench-simulator-") as root:
         zone = LocalLandingZone(root=root)
-        summary = simulate(zone, config, config.opened_on, days, workers=args.workers)
+        summary = simulate(zone, config, config.opened_on, days)
     cpu = _cpu_seconds() - cpu0
 
     figures = {
@@ -107,7 +106,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "orders_per_day": opd,
         "write_seconds": summary.seconds,
         "write_cpu_seconds": cpu,
-        "workers": summary.workers,
+        "workers": 0,  # the simulator renders every day in the calling process
         "files": summary.files_written,
         "megabytes": summary.bytes_written / 1e6,
         "order_lines": summary.order_lines,
@@ -131,7 +130,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         f"{summary.rows:,} rows)"
     )
     print(
-        f"  {summary.workers} worker processes; "
+        "  0 worker processes (in-process); "
         f"load average after the run: {figures['load_average_1m']:.2f}"
     )
     return figures

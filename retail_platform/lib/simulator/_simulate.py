@@ -1,16 +1,16 @@
 """Many days into a landing zone: ``simulate`` renders each day and writes every file in
-arrival order on a background thread, optionally with worker processes rendering days."""
+arrival order on a background thread.
+
+Days are rendered in the calling process: on the two-core machines the platform targets,
+worker processes cost more CPU than they save (docs/performance.md, "The simulator")."""
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import queue
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
@@ -41,7 +41,6 @@ class SimulationSummary:
     order_lines: int = 0
     fault_counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
-    workers: int = 0  # worker processes used
     paths: list[str] = field(default_factory=list)  # in the order they were written
 
     @property
@@ -53,7 +52,7 @@ class SimulationSummary:
         lines = [
             f"simulated {self.start}..{end} ({self.days} days) as {self.fmt}: "
             f"{self.files_written} files, {self.bytes_written / 1e6:.1f} MB, "
-            f"{self.rows} rows in {self.seconds:.1f}s ({self.workers} worker processes)",
+            f"{self.rows} rows in {self.seconds:.1f}s",
             f"  orders {self.orders}, order lines {self.order_lines}",
             "  rows: " + ", ".join(f"{k}={v}" for k, v in sorted(self.rows_per_entity.items())),
         ]
@@ -65,7 +64,7 @@ class SimulationSummary:
 
 
 @dataclass(frozen=True)
-class RenderedBatch:
+class _RenderedBatch:
     """A batch after rendering: what the writer needs, without the table."""
 
     entity: str
@@ -79,10 +78,10 @@ class RenderedBatch:
     data: bytes
 
 
-def render_day(config: SimulationConfig, day: date) -> list[RenderedBatch]:
-    """``simulate_day`` + ``render``; what a worker process does for a day."""
+def _render_day(config: SimulationConfig, day: date) -> list[_RenderedBatch]:
+    """``simulate_day`` + ``render``: a day's files, ready to write."""
     return [
-        RenderedBatch(
+        _RenderedBatch(
             batch.entity,
             batch.partition_date,
             batch.batch_id,
@@ -95,60 +94,6 @@ def render_day(config: SimulationConfig, day: date) -> list[RenderedBatch]:
         )
         for batch in simulate_day(config, day)
     ]
-
-
-# ----------------------------------------------------------------------------- rendering days
-
-
-def _auto_workers(config: SimulationConfig, days: int) -> int:
-    """How many worker processes to use when the caller does not say.
-
-    Workers pay their start-up and every file crosses a pipe, so they only pay off for
-    long, big runs with idle cores: with the machine busy (1-minute load average close to
-    the core count) generating in-process is faster. The files are identical either way."""
-    if days < 30 or days * config.orders_per_day < 1_000_000:
-        return 0
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # pragma: no cover - not on POSIX
-        load = 0.0
-    idle = (os.cpu_count() or 1) - load
-    return max(0, min(3, int(idle) - 1))
-
-
-def _renders_here(i: int, workers: int) -> bool:
-    """Whether the calling process renders the i-th day itself: one day in ``workers + 2``
-    (it also writes every file); the workers render the others."""
-    return i % (workers + 2) == workers + 1
-
-
-def _rendered_days(
-    config: SimulationConfig, start: date, days: int, workers: int
-) -> Iterator[tuple[date, list[RenderedBatch]]]:
-    """(day, rendered batches) in day order, rendered here and by ``workers`` processes."""
-    dates = [start + timedelta(days=i) for i in range(days)]
-    if workers <= 0:
-        for day in dates:
-            yield day, render_day(config, day)
-        return
-    # spawn: a fresh interpreter per worker, never a fork of a possibly threaded caller
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    in_flight: dict[int, Future[list[RenderedBatch]]] = {}
-    next_to_submit = 0
-    try:
-        for i, day in enumerate(dates):
-            while next_to_submit < days and len(in_flight) < 2 * workers:
-                if not _renders_here(next_to_submit, workers):
-                    future = pool.submit(render_day, config, dates[next_to_submit])
-                    in_flight[next_to_submit] = future
-                next_to_submit += 1
-            if _renders_here(i, workers):
-                yield day, render_day(config, day)
-            else:
-                yield day, in_flight.pop(i).result()
-    finally:
-        # on an error, do not wait for days nobody will read
-        pool.shutdown(wait=not in_flight, cancel_futures=True)
 
 
 # ----------------------------------------------------------------------------- writing
@@ -199,11 +144,11 @@ class _ArrivalOrder:
         self._landing_path = landing_path
         self._writer = writer
         self._summary = summary
-        self._waiting: dict[date, list[RenderedBatch]] = defaultdict(list)
+        self._waiting: dict[date, list[_RenderedBatch]] = defaultdict(list)
         self._rows: dict[str, int] = defaultdict(int)
         self._faults: dict[str, int] = defaultdict(int)
 
-    def add_day(self, day: date, batches: list[RenderedBatch]) -> None:
+    def add_day(self, day: date, batches: list[_RenderedBatch]) -> None:
         for batch in batches:
             if not (batch.redelivery or batch.late):
                 distinct = batch.num_rows - int(batch.faults.get("duplicate_rows", 0))
@@ -227,7 +172,7 @@ class _ArrivalOrder:
         self._summary.rows_per_entity = dict(self._rows)
         self._summary.fault_counts = dict(self._faults)
 
-    def _write(self, batch: RenderedBatch) -> None:
+    def _write(self, batch: _RenderedBatch) -> None:
         summary = self._summary
         path = self._landing_path(batch.entity, batch.partition_date, batch.batch_id, summary.fmt)
         self._writer.write(path, batch.data)
@@ -245,31 +190,25 @@ def simulate(
     start: date,
     days: int,
     progress: bool = False,
-    workers: int | None = None,
 ) -> SimulationSummary:
     """Generate ``days`` days from ``start`` and write every batch through
     ``zone.write_bytes`` in arrival order: each day's on-time batches, then the late
     batches (of earlier days of the range) arriving that day; batches arriving after
     the last day are written at the end, by arrival day. Writes happen on one
-    background thread, in that order; ``simulate`` returns once all are done.
-
-    ``workers``: extra processes that generate and render days in parallel with the
-    calling process (which also renders one day in ``workers + 2`` and does all the
-    writing). ``None`` decides from the run's size and the idle cores (0 for small
-    runs or a busy machine). The files are identical whatever the setting.
+    background thread, in that order, while the next day is generated; ``simulate``
+    returns once all are done.
     """
     from tqdm.auto import tqdm
 
     started = time.perf_counter()
     summary = SimulationSummary(start=start, days=days, fmt=config.fmt)
-    n_workers = _auto_workers(config, days) if workers is None else max(0, workers)
-    summary.workers = n_workers
     writer = _OrderedWriter(zone)
     try:
         arrival_order = _ArrivalOrder(writer, summary)
         with tqdm(total=days, disable=not progress, unit="day", desc="simulating") as bar:
-            for day, batches in _rendered_days(config, start, days, n_workers):
-                arrival_order.add_day(day, batches)
+            for i in range(days):
+                day = start + timedelta(days=i)
+                arrival_order.add_day(day, _render_day(config, day))
                 bar.update(1)
         arrival_order.finish()
     finally:
