@@ -65,7 +65,8 @@ class SimulationSummary:
 
 @dataclass(frozen=True)
 class _RenderedBatch:
-    """A batch after rendering: what the writer needs, without the table."""
+    """A batch after rendering: what the writer needs, without the table (a late batch
+    waits for its arrival day as bytes only)."""
 
     entity: str
     partition_date: date
