@@ -28,14 +28,14 @@ from retail_platform.lib.simulator import (
     simulate,
     simulate_day,
 )
-from retail_platform.lib.simulator import _generate as G
+from retail_platform.lib.simulator._sales import sales
 from retail_platform.lib.simulator._world import get_world
 
 LINES_PER_ORDER = 3.0  # average order lines per order in the simulator
 
 
 def _cpu_seconds() -> float:
-    """CPU time of this process and its (finished) children, e.g. simulator workers."""
+    """CPU time of this process and its (finished) children."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
@@ -45,10 +45,10 @@ def _in_memory_pass(world, config: SimulationConfig, first_day: int, days: int):
     """One pass over ``days`` days: (orders + items lines/s, whole day lines/s, lines)."""
     lines, t0 = 0, time.perf_counter()
     for t in range(first_day, first_day + days):
-        sales = G.sales(world, t)
-        sales.orders_table(np.arange(sales.n_orders), final=False)
-        sales.items_table()
-        lines += sales.n_lines
+        day_sales = sales(world, t)
+        day_sales.orders_table(np.arange(day_sales.n_orders), final=False)
+        day_sales.items_table()
+        lines += day_sales.n_lines
     sales_s = time.perf_counter() - t0
 
     day_lines, t0 = 0, time.perf_counter()
@@ -65,7 +65,7 @@ def _in_memory(config: SimulationConfig, first_day: int, days: int, passes: int)
     too short to be steady on a shared machine), with every pass's figures."""
     world = get_world(config.seed, config.opened_on, config.orders_per_day)
     world.customers.ensure(first_day + days)
-    G.sales(world, first_day - 1)  # warm caches (buyer block, tables)
+    sales(world, first_day - 1)  # warm caches (buyer block, tables)
     runs = [_in_memory_pass(world, config, first_day, days) for _ in range(passes)]
     sales_rates, day_rates = [r[0] for r in runs], [r[1] for r in runs]
     return {
@@ -83,7 +83,6 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--quick", action="store_true", help="3 days at 3,000 lines/day")
     parser.add_argument("--days", type=int, help="days to write (default 365, quick 3)")
     parser.add_argument("--lines-per-day", type=int, help="default 30,000 (quick 3,000)")
-    parser.add_argument("--workers", type=int, help="worker processes (default: auto)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--passes", type=int, default=5, help="in-memory passes (median kept)")
     args = parser.parse_args(argv)
@@ -98,7 +97,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     cpu0 = _cpu_seconds()
     with tempfile.TemporaryDirectory(prefix="bench-simulator-") as root:
         zone = LocalLandingZone(root=root)
-        summary = simulate(zone, config, config.opened_on, days, workers=args.workers)
+        summary = simulate(zone, config, config.opened_on, days)
     cpu = _cpu_seconds() - cpu0
 
     figures = {
@@ -107,7 +106,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "orders_per_day": opd,
         "write_seconds": summary.seconds,
         "write_cpu_seconds": cpu,
-        "workers": summary.workers,
+        "workers": 0,  # the simulator renders every day in the calling process
         "files": summary.files_written,
         "megabytes": summary.bytes_written / 1e6,
         "order_lines": summary.order_lines,
@@ -131,7 +130,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         f"{summary.rows:,} rows)"
     )
     print(
-        f"  {summary.workers} worker processes; "
+        "  0 worker processes (in-process); "
         f"load average after the run: {figures['load_average_1m']:.2f}"
     )
     return figures

@@ -1,9 +1,4 @@
-"""retail_platform: a Dagster code location for a retail analytics warehouse."""
+"""retail_platform: a Dagster code location for a retail analytics warehouse.
 
-import warnings
-
-import dagster as dg
-
-# We use BackfillPolicy.single_run() on purpose (one run per backfill); its beta
-# warning would otherwise repeat for every asset at every load.
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
+Importing the package imports nothing else, so its Dagster-free parts (the settings, the
+source simulator) stay light; the Dagster definitions are in ``definitions.py``."""

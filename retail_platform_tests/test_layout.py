@@ -10,11 +10,6 @@ from retail_platform.settings import PROJECT_ROOT
 
 PACKAGE = PROJECT_ROOT / "retail_platform"
 PATCHES = PACKAGE / "patches"
-# A cycle that lives in a package another change owns, listed here so that this test
-# still fails on any new one, and on this one once it is gone (then remove it here):
-# the simulator's worker pool imports the simulator back (issue 22 makes the simulator a
-# package without Dagster, so that its worker pool can go).
-KNOWN_CYCLES = [{"retail_platform.lib.simulator", "retail_platform.lib.simulator._worker"}]
 
 
 def module_name(path: Path) -> str:
@@ -112,9 +107,7 @@ def cycles(graph: dict[str, set[str]]) -> list[set[str]]:
 def test_no_import_cycle_between_modules():
     graph = import_graph()
     assert "retail_platform.settings" in graph and len(graph) > 50
-    found = cycles(graph)
-    assert [c for c in found if c not in KNOWN_CYCLES] == []
-    assert [c for c in KNOWN_CYCLES if c not in found] == [], "gone: remove it from KNOWN_CYCLES"
+    assert cycles(graph) == []
     # The scan finds a cycle when there is one.
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [{"a", "b", "c"}]
 

@@ -11,6 +11,8 @@ import hashlib
 import io
 import json
 import re
+import subprocess
+import sys
 from collections import defaultdict
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -34,6 +36,7 @@ from retail_platform.lib.simulator import (
     simulate_day,
 )
 from retail_platform.lib.simulator._world import get_world
+from retail_platform.settings import PROJECT_ROOT
 
 OPENED = date(2025, 1, 1)
 CLEAN = SimulationConfig(seed=7, orders_per_day=200, opened_on=OPENED, faults=FaultConfig.none())
@@ -96,6 +99,29 @@ def clean() -> list[LandingBatch]:
 @pytest.fixture(scope="module")
 def faulty() -> list[LandingBatch]:
     return [b for d in days_from(OPENED, FAULTY_DAYS) for b in simulate_day(FAULTY, d)]
+
+
+# ----------------------------------------------------------------------------- imports
+
+
+def dagster_modules_after_import(module: str) -> list[str]:
+    """The dagster modules a fresh interpreter holds after importing ``module``."""
+    code = (
+        f"import sys, {module}; "
+        "print(sorted(m for m in sys.modules if m.partition('.')[0] == 'dagster'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout.replace("'", '"'))
+
+
+def test_importing_the_simulator_does_not_import_dagster():
+    """The simulator is a plain library: scripts and its worker processes import it
+    without Dagster's import time."""
+    assert dagster_modules_after_import("retail_platform.lib.simulator") == []
+    # the probe sees Dagster where it is imported: the landing zone is a Dagster resource
+    assert "dagster" in dagster_modules_after_import("retail_platform.lib.landing_zone")
 
 
 # ----------------------------------------------------------------------------- determinism
@@ -650,17 +676,29 @@ def test_simulate_writes_in_arrival_order_and_follows_the_contract(tmp_path):
     assert summary.fault_counts["late_file"] > 0 and summary.bytes_written > 0
 
 
-def test_worker_process_writes_the_same_bytes(tmp_path, monkeypatch):
-    """A fresh interpreter (different str hashing) produces byte-identical files."""
+def test_another_interpreter_writes_the_same_bytes(tmp_path, monkeypatch):
+    """A fresh interpreter (other str hashing) writes byte-identical files: the CLI, the
+    simulate_day job and make demo run in their own processes and continue each other."""
     monkeypatch.setenv("PYTHONHASHSEED", "12345")
     config = SimulationConfig(seed=4, orders_per_day=50, fmt="csv")
     start = OPENED + timedelta(days=2)
     here = LocalLandingZone(root=str(tmp_path / "here"))
     there = LocalLandingZone(root=str(tmp_path / "there"))
-    a = simulate(here, config, start, 3, workers=0)
-    b = simulate(there, config, start, 3, workers=1)
-    assert a.paths == b.paths and all(p.endswith(".csv") for p in a.paths)
-    assert all(here.read_bytes(p) == there.read_bytes(p) for p in a.paths)
+    written = simulate(here, config, start, 3)
+    code = (
+        "import sys\n"
+        "from datetime import date\n"
+        "from retail_platform.lib.landing_zone import LocalLandingZone\n"
+        "from retail_platform.lib.simulator import SimulationConfig, simulate\n"
+        "config = SimulationConfig(seed=4, orders_per_day=50, fmt='csv')\n"
+        "simulate(LocalLandingZone(root=sys.argv[1]), config, date.fromisoformat(sys.argv[2]), 3)\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, there.root, start.isoformat()], cwd=PROJECT_ROOT, check=True
+    )
+    assert sorted(f.path for f in there.list_files()) == sorted(written.paths)
+    assert all(p.endswith(".csv") for p in written.paths)
+    assert all(here.read_bytes(p) == there.read_bytes(p) for p in written.paths)
 
 
 def _day_batches(config: SimulationConfig, day: date) -> list[LandingBatch]:

@@ -69,14 +69,14 @@ _QUADS = (np.arange(10_000)[:, None] // np.array([1000, 100, 10, 1]) % 10 + ord(
 
 def _put_digits(mat: np.ndarray, col: int, values: np.ndarray, width: int) -> None:
     """Write ``values`` zero-padded to ``width`` digits into ``mat[:, col:col + width]``."""
-    v = values.astype(np.int64, copy=True)
+    rest = values.astype(np.int64, copy=True)
     end = col + width
     while end > col:
-        k = min(4, end - col)
-        v, group = np.divmod(v, 10_000)
+        digits = min(4, end - col)
+        rest, group = np.divmod(rest, 10_000)
         rows = np.take(_QUADS, group, axis=0)
-        mat[:, end - k : end] = rows[:, 4 - k :] if k < 4 else rows
-        end -= k
+        mat[:, end - digits : end] = rows[:, 4 - digits :] if digits < 4 else rows
+        end -= digits
 
 
 def id_matrix(prefix: str, numbers: np.ndarray, width: int, extra: int = 0) -> np.ndarray:
@@ -85,11 +85,11 @@ def id_matrix(prefix: str, numbers: np.ndarray, width: int, extra: int = 0) -> n
     numbers = np.asarray(numbers, dtype=np.int64)
     if len(numbers) and (numbers.min() < 0 or numbers.max() >= 10**width):
         raise ValueError(f"{prefix!r} ids only have {width} digits")
-    p = prefix.encode()
-    mat = np.empty((len(numbers), len(p) + width + extra), np.uint8)
-    if p:
-        mat[:, : len(p)] = np.frombuffer(p, np.uint8)
-    _put_digits(mat, len(p), numbers, width)
+    prefix_bytes = prefix.encode()
+    mat = np.empty((len(numbers), len(prefix_bytes) + width + extra), np.uint8)
+    if prefix_bytes:
+        mat[:, : len(prefix_bytes)] = np.frombuffer(prefix_bytes, np.uint8)
+    _put_digits(mat, len(prefix_bytes), numbers, width)
     return mat
 
 
@@ -204,12 +204,12 @@ def take(pool: pa.Array, idx: np.ndarray, valid: np.ndarray | None = None) -> pa
     times faster than Arrow's ``take`` on strings. For small, long-lived pools (ids,
     enum values, names); the byte layout of a pool is cached."""
     idx = np.asarray(idx, dtype=np.int64)
-    hit = _LAYOUTS.get(id(pool))
-    if hit is None or hit[0] is not pool:
+    cached = _LAYOUTS.get(id(pool))
+    if cached is None or cached[0] is not pool:
         if len(_LAYOUTS) > 256:
             _LAYOUTS.clear()
-        hit = _LAYOUTS[id(pool)] = (pool, _pool_layout(pool) if len(pool) <= 10_000 else None)
-    layout = hit[1]
+        cached = _LAYOUTS[id(pool)] = (pool, _pool_layout(pool) if len(pool) <= 10_000 else None)
+    layout = cached[1]
     if layout is None:
         return pool.take(pa.array(idx, mask=None if valid is None else ~valid))
     padded, lengths = layout

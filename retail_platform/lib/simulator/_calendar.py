@@ -14,32 +14,31 @@ _WEEKDAY = _WEEKDAY / _WEEKDAY.mean()
 
 @lru_cache(maxsize=64)
 def black_friday(year: int) -> date:
-    nov1 = date(year, 11, 1)
-    first_thursday = nov1 + timedelta(days=(3 - nov1.weekday()) % 7)
+    november_1 = date(year, 11, 1)
+    first_thursday = november_1 + timedelta(days=(3 - november_1.weekday()) % 7)
     return first_thursday + timedelta(days=22)
 
 
 def _holiday(day: date) -> float:
-    m, d = day.month, day.day
-    bf = black_friday(day.year)
-    delta = (day - bf).days
-    if delta == 0:
+    month, day_of_month = day.month, day.day
+    days_after_black_friday = (day - black_friday(day.year)).days
+    if days_after_black_friday == 0:
         return 2.2
-    if delta in (1, 2):
+    if days_after_black_friday in (1, 2):
         return 1.5
-    if delta == 3:  # Cyber Monday
+    if days_after_black_friday == 3:  # Cyber Monday
         return 1.7
-    if m == 11 and day >= date(day.year, 11, 15) and delta < 0:
+    if month == 11 and day >= date(day.year, 11, 15) and days_after_black_friday < 0:
         return 1.1
-    if m == 12:
-        if d <= 23:
-            return 1.25 + 0.35 * (d - 1) / 22
-        return {24: 1.2, 25: 0.25, 26: 1.5}.get(d, 1.15)
-    if m == 1:
-        return 0.5 if d == 1 else 0.9
-    if m == 2:
+    if month == 12:
+        if day_of_month <= 23:
+            return 1.25 + 0.35 * (day_of_month - 1) / 22
+        return {24: 1.2, 25: 0.25, 26: 1.5}.get(day_of_month, 1.15)
+    if month == 1:
+        return 0.5 if day_of_month == 1 else 0.9
+    if month == 2:
         return 0.92
-    if m == 8 and d >= 15:
+    if month == 8 and day_of_month >= 15:
         return 1.08
     return 1.0
 
@@ -51,8 +50,8 @@ def season(day: date) -> float:
 
 def promo(day: date) -> float:
     """How much more often lines are discounted than usual (1 = normal)."""
-    delta = (day - black_friday(day.year)).days
-    if 0 <= delta <= 3:
+    days_after_black_friday = (day - black_friday(day.year)).days
+    if 0 <= days_after_black_friday <= 3:
         return 3.0
     if day.month == 12 and day.day >= 26:
         return 2.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -50,14 +51,15 @@ class _Columns(dict):
         return value
 
     def table(self) -> pa.Table:
-        t = self._table
-        for name, col in self.items():
-            t = t.set_column(t.schema.get_field_index(name), t.schema.field(name), col)
-        return t
+        table = self._table
+        for name, column in self.items():
+            index = table.schema.get_field_index(name)
+            table = table.set_column(index, table.schema.field(name), column)
+        return table
 
 
-def _replace(col: pa.Array, mask: np.ndarray, values: list) -> pa.Array:
-    return pc.replace_with_mask(col, pa.array(mask), pa.array(values, col.type))
+def _replace(column: pa.Array, mask: np.ndarray, values: list) -> pa.Array:
+    return pc.replace_with_mask(column, pa.array(mask), pa.array(values, column.type))
 
 
 def inject_bad_rows(
@@ -67,61 +69,103 @@ def inject_bad_rows(
     rng: np.random.Generator,
     partition_date: date,
 ) -> tuple[pa.Table, dict[str, int]]:
+    """Make a share ``rate`` of the rows invalid, each for one of the entity's
+    ``BAD_REASONS``. Returns the table and the rows per ``bad_rows:<reason>``."""
     n = table.num_rows
-    k = int(rng.binomial(n, rate)) if rate > 0 and n else 0
-    if not k:
+    n_bad = int(rng.binomial(n, rate)) if rate > 0 and n else 0
+    if not n_bad:
         return table, {}
-    rows = np.sort(rng.choice(n, k, replace=False))
+    bad_rows = np.sort(rng.choice(n, n_bad, replace=False))
     reasons = BAD_REASONS[entity]
-    which = rng.integers(0, len(reasons), k)
-    cols = _Columns(table)
+    reason_of_row = rng.integers(0, len(reasons), n_bad)
+    columns = _Columns(table)
     counts: dict[str, int] = {}
     for i, reason in enumerate(reasons):
-        sel = rows[which == i]
-        if not len(sel):
+        rows = bad_rows[reason_of_row == i]
+        if not len(rows):
             continue
-        counts[f"bad_rows:{reason}"] = len(sel)
+        counts[f"bad_rows:{reason}"] = len(rows)
         mask = np.zeros(n, bool)
-        mask[sel] = True
-        if reason == "null_key":
-            name = NULL_KEY_COLUMN[entity]
-            cols[name] = pc.if_else(pa.array(mask), pa.scalar(None, cols[name].type), cols[name])
-        elif reason == "partition_mismatch":
-            offsets = rng.choice(np.array([-3, -2, -1, 1, 2]), len(sel))
-            values = [(partition_date + timedelta(days=int(o))).isoformat() for o in offsets]
-            cols["transaction_date"] = _replace(cols["transaction_date"], mask, values)
-        elif reason == "impossible_date":
-            name = IMPOSSIBLE_DATE_COLUMN[entity]
-            bad = rng.integers(0, len(_IMPOSSIBLE_MONTH_DAYS), len(sel))
-            values = [
-                f"{v[:4]}-{_IMPOSSIBLE_MONTH_DAYS[b]}{v[10:]}"
-                for v, b in zip(cols[name].take(sel).to_pylist(), bad, strict=True)
-            ]
-            cols[name] = _replace(cols[name], mask, values)
-        elif reason == "unknown_product":
-            cols["product_id"] = _replace(cols["product_id"], mask, [UNKNOWN_PRODUCT_ID] * len(sel))
-        elif reason == "negative_quantity":
-            # quantity <= 0; line_amount stays consistent so the row has one reason only
-            qty = rng.integers(-3, 1, len(sel))
-            price = cols["unit_price"].take(sel).to_pylist()
-            disc = cols["discount_rate"].take(sel).to_pylist()
-            amounts = [
-                (Decimal(int(q)) * p * (1 - d)).quantize(_CENT, rounding=ROUND_HALF_UP)
-                for q, p, d in zip(qty, price, disc, strict=True)
-            ]
-            cols["quantity"] = _replace(cols["quantity"], mask, [int(q) for q in qty])
-            cols["line_amount"] = _replace(cols["line_amount"], mask, amounts)
-        elif reason == "line_amount_mismatch":
-            delta = rng.integers(2, 500, len(sel))
-            amounts = [
-                a + Decimal(int(c)) * _CENT if (rng.random() < 0.5 or a < Decimal(6)) else
-                a - Decimal(int(c)) * _CENT
-                for a, c in zip(cols["line_amount"].take(sel).to_pylist(), delta, strict=True)
-            ]  # fmt: skip
-            cols["line_amount"] = _replace(cols["line_amount"], mask, amounts)
-        else:  # pragma: no cover - guarded by BAD_REASONS
-            raise ValueError(reason)
-    return cols.table(), counts
+        mask[rows] = True
+        _BREAK[reason](_BadRows(entity, columns, rows, mask, rng, partition_date))
+    return columns.table(), counts
+
+
+@dataclass(frozen=True)
+class _BadRows:
+    """The rows to break for one reason, and what breaking them needs."""
+
+    entity: str
+    columns: _Columns
+    rows: np.ndarray  # positions, ascending
+    mask: np.ndarray  # the same rows as a mask over the table
+    rng: np.random.Generator
+    partition_date: date
+
+
+def _null_key(bad: _BadRows) -> None:
+    name = NULL_KEY_COLUMN[bad.entity]
+    column = bad.columns[name]
+    bad.columns[name] = pc.if_else(pa.array(bad.mask), pa.scalar(None, column.type), column)
+
+
+def _partition_mismatch(bad: _BadRows) -> None:
+    offsets = bad.rng.choice(np.array([-3, -2, -1, 1, 2]), len(bad.rows))
+    values = [(bad.partition_date + timedelta(days=int(o))).isoformat() for o in offsets]
+    bad.columns["transaction_date"] = _replace(bad.columns["transaction_date"], bad.mask, values)
+
+
+def _impossible_date(bad: _BadRows) -> None:
+    name = IMPOSSIBLE_DATE_COLUMN[bad.entity]
+    month_day = bad.rng.integers(0, len(_IMPOSSIBLE_MONTH_DAYS), len(bad.rows))
+    values = [
+        f"{value[:4]}-{_IMPOSSIBLE_MONTH_DAYS[i]}{value[10:]}"
+        for value, i in zip(bad.columns[name].take(bad.rows).to_pylist(), month_day, strict=True)
+    ]
+    bad.columns[name] = _replace(bad.columns[name], bad.mask, values)
+
+
+def _unknown_product(bad: _BadRows) -> None:
+    values = [UNKNOWN_PRODUCT_ID] * len(bad.rows)
+    bad.columns["product_id"] = _replace(bad.columns["product_id"], bad.mask, values)
+
+
+def _negative_quantity(bad: _BadRows) -> None:
+    """quantity <= 0; line_amount stays consistent so the row has one reason only."""
+    columns = bad.columns
+    quantity = bad.rng.integers(-3, 1, len(bad.rows))
+    price = columns["unit_price"].take(bad.rows).to_pylist()
+    discount = columns["discount_rate"].take(bad.rows).to_pylist()
+    amounts = [
+        (Decimal(int(q)) * p * (1 - d)).quantize(_CENT, rounding=ROUND_HALF_UP)
+        for q, p, d in zip(quantity, price, discount, strict=True)
+    ]
+    columns["quantity"] = _replace(columns["quantity"], bad.mask, [int(q) for q in quantity])
+    columns["line_amount"] = _replace(columns["line_amount"], bad.mask, amounts)
+
+
+def _line_amount_mismatch(bad: _BadRows) -> None:
+    """The amount off by 2..499 cents, up or down (up when down would get near 0)."""
+    columns, rng = bad.columns, bad.rng
+    cents = rng.integers(2, 500, len(bad.rows))
+    amounts = columns["line_amount"].take(bad.rows).to_pylist()
+    # one draw per row, whatever the amount
+    changed = [
+        amount + Decimal(int(c)) * _CENT if (rng.random() < 0.5 or amount < Decimal(6)) else
+        amount - Decimal(int(c)) * _CENT
+        for amount, c in zip(amounts, cents, strict=True)
+    ]  # fmt: skip
+    columns["line_amount"] = _replace(columns["line_amount"], bad.mask, changed)
+
+
+_BREAK = {
+    "null_key": _null_key,
+    "partition_mismatch": _partition_mismatch,
+    "impossible_date": _impossible_date,
+    "unknown_product": _unknown_product,
+    "negative_quantity": _negative_quantity,
+    "line_amount_mismatch": _line_amount_mismatch,
+}
 
 
 def inject_duplicates(
@@ -130,8 +174,8 @@ def inject_duplicates(
     """Repeat a share of rows exactly. The copies come at the end of the file, in
     random order (as when an export replays part of its output)."""
     n = table.num_rows
-    k = int(rng.binomial(n, rate)) if rate > 0 and n else 0
-    if not k:
+    n_copies = int(rng.binomial(n, rate)) if rate > 0 and n else 0
+    if not n_copies:
         return table, 0
-    dup = rng.choice(n, k, replace=False)
-    return pa.concat_tables([table, table.take(pa.array(dup))]).combine_chunks(), k
+    copied = rng.choice(n, n_copies, replace=False)
+    return pa.concat_tables([table, table.take(pa.array(copied))]).combine_chunks(), n_copies

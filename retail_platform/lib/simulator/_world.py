@@ -20,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 import pyarrow as pa
 
-from retail_platform.lib.simulator import _arrow as A
+from retail_platform.lib.simulator import _arrow
 from retail_platform.lib.simulator._calendar import season
 from retail_platform.lib.simulator._random import key, stream
 
@@ -79,6 +79,9 @@ MEAN_LIFETIME = SHORT_SHARE * (SHORT_MIN + SHORT_MEAN) + (1 - SHORT_SHARE) * (LO
 BUYS_ON_SIGNUP = 0.6
 
 INVENTORY_WINDOW = 28  # >= 2 x the longest restock cycle
+
+#: What changes about a customer over time, in the order of their random draws.
+CHANGING_ATTRIBUTES = ("email", "city", "tier")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -147,24 +150,24 @@ class GuidedCDF:
         """For each value ``x`` (0 <= x < top): the first index with cdf > x."""
         bucket = np.minimum((x * self.scale).astype(np.int64), len(self.guide) - 1)
         # one slice back: its edge is surely <= x whatever the float rounding
-        pos = np.take(self.guide, np.maximum(bucket - 1, 0))
+        position = np.take(self.guide, np.maximum(bucket - 1, 0))
         last = len(self.cdf) - 1
-        todo = np.flatnonzero(pos < last)
+        todo = np.flatnonzero(position < last)
         while len(todo):
-            p = pos[todo]
-            step = self.cdf[p] <= x[todo]
+            step = self.cdf[position[todo]] <= x[todo]
             todo = todo[step]
-            pos[todo] += 1
-            todo = todo[pos[todo] < last]
-        return pos
+            position[todo] += 1
+            todo = todo[position[todo] < last]
+        return position
 
 
-def _unique(gen, n: int, tries: int = 50) -> list[str]:
+def _unique(make, n: int, tries: int = 50) -> list[str]:
+    """Up to ``n`` distinct values of ``make()``, in the order first made."""
     seen: dict[str, None] = {}
     for _ in range(n * tries):
         if len(seen) >= n:
             break
-        seen.setdefault(gen(), None)
+        seen.setdefault(make(), None)
     return list(seen)
 
 
@@ -183,37 +186,38 @@ def _round_price(dollars: np.ndarray) -> np.ndarray:
 
 
 class Customers:
-    """The customer universe as growable column arrays, ordered by signup day."""
+    """The customer universe as growable column arrays, ordered by signup day.
+
+    Every column holds one value per customer; days are day indexes (days since the shop
+    opened), names, domains, stores and cities are indexes into the world's pools."""
 
     FIELDS: dict[str, type] = {
-        "signup": np.int32,
-        "end": np.int32,
-        "wdecl": np.float64,
-        "rate": np.float64,
-        "spend": np.float64,
-        "store": np.int32,
-        "online_p": np.float64,
-        "first": np.int32,
-        "last": np.int32,
-        "domain": np.int32,
-        "city_pos": np.int32,
-        "city_step": np.int32,
-        "tier0": np.int8,
-        "eu0": np.float64,
-        "eu1": np.float64,
-        "eu2": np.float64,
-        "ph0": np.float64,
-        "ph1": np.float64,
-        "ph2": np.float64,
-        "signup_sec": np.int32,
-        "buys_first": np.bool_,
+        "signup_day": np.int32,
+        "leave_day": np.int32,  # the first day the customer no longer buys
+        "decline_days": np.float64,  # activity falls to 0 over the last days before leaving
+        "purchase_rate": np.float64,
+        "basket_size": np.float64,  # more order lines per order
+        "home_store": np.int32,
+        "online_share": np.float64,
+        "first_name": np.int32,
+        "last_name": np.int32,
+        "email_domain": np.int32,
+        "city_slot": np.int32,  # the home city's place in its region's pool of cities
+        "city_move_step": np.int32,  # how many places a move goes along that pool
+        "signup_tier": np.int8,
+        **{f"{attribute}_change_scale": np.float64 for attribute in CHANGING_ATTRIBUTES},
+        **{f"{attribute}_change_phase": np.float64 for attribute in CHANGING_ATTRIBUTES},
+        "signup_second": np.int32,  # second of the signup day
+        "buys_on_signup": np.bool_,
     }
 
     def __init__(self, world: World) -> None:
         self._world = world
         self._lock = threading.Lock()
-        self._cap = 0
-        self._cols: dict[str, np.ndarray] = {k: np.empty(0, v) for k, v in self.FIELDS.items()}
+        self._capacity = 0
+        self._columns: dict[str, np.ndarray] = {
+            name: np.empty(0, dtype) for name, dtype in self.FIELDS.items()
+        }
         self.bounds: list[int] = [0]  # cohort k occupies bounds[k]:bounds[k + 1]
 
     @property
@@ -221,7 +225,7 @@ class Customers:
         return self.bounds[-1]
 
     def col(self, name: str, upto: int | None = None) -> np.ndarray:
-        return self._cols[name][: self.size if upto is None else upto]
+        return self._columns[name][: self.size if upto is None else upto]
 
     def ensure(self, t: int) -> None:
         """Make sure cohorts 0..t exist."""
@@ -232,17 +236,17 @@ class Customers:
                 self._append(self._world.cohort(len(self.bounds) - 1))
 
     def _append(self, cohort: dict[str, np.ndarray]) -> None:
-        n = len(cohort["signup"])
+        n = len(cohort["signup_day"])
         size = self.size
-        if size + n > self._cap:
-            cap = max(2 * self._cap, size + n, 1024)
-            for name, arr in self._cols.items():
-                grown = np.empty(cap, arr.dtype)
-                grown[:size] = arr[:size]
-                self._cols[name] = grown
-            self._cap = cap
-        for name, arr in self._cols.items():
-            arr[size : size + n] = cohort[name]
+        if size + n > self._capacity:
+            capacity = max(2 * self._capacity, size + n, 1024)
+            for name, column in self._columns.items():
+                grown = np.empty(capacity, column.dtype)
+                grown[:size] = column[:size]
+                self._columns[name] = grown
+            self._capacity = capacity
+        for name, column in self._columns.items():
+            column[size : size + n] = cohort[name]
         self.bounds.append(size + n)
 
 
@@ -250,13 +254,17 @@ class Customers:
 
 
 class World:
-    """All seed-only state; build with ``get_world``."""
+    """All seed-only state; build with ``get_world``. ``t`` is a day index: days since
+    the shop opened (``day(t)`` is its date)."""
 
     def __init__(self, seed: int, opened_on: date, orders_per_day: int) -> None:
         self.seed = seed
         self.opened_on = opened_on
         self.orders_per_day = orders_per_day
-        self.base_day = A.epoch_day(opened_on)
+        self.base_day = _arrow.epoch_day(opened_on)
+        #: Caches of the day generators, by name (customer changes, buyers, inventory):
+        #: they belong to one world, and go with it.
+        self.caches: dict[str, dict] = {}
 
     def rng(self, *parts: int | str) -> np.random.Generator:
         return stream(self.seed, *parts)
@@ -267,170 +275,182 @@ class World:
     def day(self, t: int) -> date:
         return self.opened_on + timedelta(days=int(t))
 
+    def cache(self, name: str) -> dict:
+        return self.caches.setdefault(name, {})
+
     # .................................................................. construction
     def build(self) -> World:
         from faker import Faker
 
         fake = Faker("en_US")
         fake.seed_instance(self.seed)
-        r = self.rng("world")
+        rng = self.rng("world")
 
-        first = _unique(fake.first_name, 600)
-        last = _unique(fake.last_name, 600)
-        self.first_names = pa.array(first)
-        self.last_names = pa.array(last)
-        self.first_slugs = pa.array([_slug(x) for x in first])
-        self.last_slugs = pa.array([_slug(x) for x in last])
-        self.email_domains = pa.array([d for d, _ in EMAIL_DOMAINS])
-        self.email_domain_cdf = _cdf([w for _, w in EMAIL_DOMAINS])
-        self.sample_domain = Sampler([w for _, w in EMAIL_DOMAINS])
+        first_names = _unique(fake.first_name, 600)
+        last_names = _unique(fake.last_name, 600)
+        self.first_names = pa.array(first_names)
+        self.last_names = pa.array(last_names)
+        self.first_slugs = pa.array([_slug(name) for name in first_names])
+        self.last_slugs = pa.array([_slug(name) for name in last_names])
+        self.email_domains = pa.array([domain for domain, _ in EMAIL_DOMAINS])
+        self.email_domain_cdf = _cdf([share for _, share in EMAIL_DOMAINS])
 
-        self._build_stores(fake, r)
-        self._build_employees(r, first, last)
+        self._build_stores(fake, rng)
+        self._build_employees(rng, first_names, last_names)
         self._build_products(fake)
         self.customers = Customers(self)
         self._build_customer_params()
         self._build_inventory_params()
         return self
 
-    def _build_stores(self, fake, r: np.random.Generator) -> None:
-        n_regions = int(r.integers(3, 6))
-        n_stores = int(r.integers(8, 13))
-        regions = list(r.permutation(REGION_NAMES)[:n_regions])
+    # .................................................................. stores
+    def _build_stores(self, fake, rng: np.random.Generator) -> None:
+        n_regions = int(rng.integers(3, 6))
+        n_stores = int(rng.integers(8, 13))
+        regions = list(rng.permutation(REGION_NAMES)[:n_regions])
         store_region = np.concatenate(
-            [np.arange(n_regions), r.integers(0, n_regions, n_stores - n_regions)]
+            [np.arange(n_regions), rng.integers(0, n_regions, n_stores - n_regions)]
         ).astype(np.int32)
-        extra = 4
-        cities = _unique(fake.city, n_stores + n_regions * extra)
-        store_city = np.arange(n_stores, dtype=np.int32)
-        city_region = np.concatenate([store_region, np.repeat(np.arange(n_regions), extra)]).astype(
-            np.int32
-        )
-        pools = [np.flatnonzero(city_region == g).astype(np.int32) for g in range(n_regions)]
-        width = max(len(p) for p in pools)
-        pool = np.zeros((n_regions, width), np.int32)
-        for g, p in enumerate(pools):
-            pool[g, : len(p)] = p
-        self.regions = regions
-        self.city_names = cities
-        self.city_names_arr = pa.array(cities)
-        self.city_region = city_region
-        self.region_names_arr = pa.array(regions)
-        self.region_pool = pool
-        self.region_pool_size = np.array([len(p) for p in pools], np.int32)
+        extra_cities = 4  # per region, besides the stores' own
+        cities = _unique(fake.city, n_stores + n_regions * extra_cities)
+        self._build_city_pools(store_region, n_regions, extra_cities)
+        self.city_names = pa.array(cities)
+        self.region_names = pa.array(regions)
 
-        weight = r.lognormal(0.0, 0.35, n_stores)
+        weight = rng.lognormal(0.0, 0.35, n_stores)
         weight[int(np.argmax(weight))] *= 1.3  # a flagship
-        opened_back = np.sort(r.integers(30, 12 * 365, n_stores))[::-1]
+        opened_days_back = np.sort(rng.integers(30, 12 * 365, n_stores))[::-1]
         self.n_stores = n_stores
-        self.store_ids = A.fixed_ids("S", np.arange(1, n_stores + 1), 2)
+        self.store_ids = _arrow.fixed_ids("S", np.arange(1, n_stores + 1), 2)
         self.store_region = store_region
-        self.store_city = store_city
+        self.store_city = np.arange(n_stores, dtype=np.int32)  # store s is in city s
         self.store_weight = weight / weight.sum()
         self.store_cdf = _cdf(weight)
         self.sample_store = Sampler(weight)
-        suffix = r.integers(0, len(STORE_SUFFIXES), n_stores)
+        suffix = rng.integers(0, len(STORE_SUFFIXES), n_stores)
         self.store_names = pa.array(
-            [f"{cities[i]} {STORE_SUFFIXES[s]}" for i, s in enumerate(suffix)]
+            [f"{cities[city]} {STORE_SUFFIXES[s]}" for city, s in enumerate(suffix)]
         )
-        self.store_opened = (self.base_day - opened_back).astype(np.int64)
+        self.store_opened = (self.base_day - opened_days_back).astype(np.int64)
 
-    def _build_employees(self, r: np.random.Generator, first: list[str], last: list[str]):
+    def _build_city_pools(self, store_region: np.ndarray, n_regions: int, extra: int) -> None:
+        """Each region's cities (its stores' and ``extra`` more), where its customers live:
+        ``region_pool[region, :region_pool_size[region]]`` are city indexes."""
+        city_region = np.concatenate([store_region, np.repeat(np.arange(n_regions), extra)])
+        pools = [np.flatnonzero(city_region == region) for region in range(n_regions)]
+        width = max(len(pool) for pool in pools)
+        self.region_pool = np.zeros((n_regions, width), np.int32)
+        for region, pool in enumerate(pools):
+            self.region_pool[region, : len(pool)] = pool
+        self.region_pool_size = np.array([len(pool) for pool in pools], np.int32)
+
+    # .................................................................. employees
+    def _build_employees(
+        self, rng: np.random.Generator, first_names: list[str], last_names: list[str]
+    ) -> None:
         ids, store, names, roles, hired = [], [], [], [], []
-        seller_emp, seller_w, seller_store = [], [], []
+        seller_employee, seller_weight, seller_store = [], [], []
         for s in range(self.n_stores):
-            n_assoc = int(r.integers(3, 8)) + (1 if self.store_weight[s] > 0.1 else 0)
-            n_cash = int(r.integers(1, 3))
-            staff = ["store_manager"] + ["sales_associate"] * n_assoc + ["cashier"] * n_cash
-            span = max(1, self.base_day - int(self.store_opened[s]))
-            for k, role in enumerate(staff, start=1):
-                idx = len(ids)
-                ids.append(f"E{s + 1:02d}{k:02d}")
+            n_associates = int(rng.integers(3, 8)) + (1 if self.store_weight[s] > 0.1 else 0)
+            n_cashiers = int(rng.integers(1, 3))
+            staff = ["store_manager"] + ["sales_associate"] * n_associates
+            staff += ["cashier"] * n_cashiers
+            hiring_span = max(1, self.base_day - int(self.store_opened[s]))
+            for number, role in enumerate(staff, start=1):
+                employee = len(ids)
+                ids.append(f"E{s + 1:02d}{number:02d}")
                 store.append(s)
-                names.append(f"{first[r.integers(len(first))]} {last[r.integers(len(last))]}")
+                first = first_names[rng.integers(len(first_names))]
+                names.append(f"{first} {last_names[rng.integers(len(last_names))]}")
                 roles.append(role)
-                hired.append(self.base_day - int(r.integers(0, span)))
+                hired.append(self.base_day - int(rng.integers(0, hiring_span)))
                 if role != "store_manager":
-                    seller_emp.append(idx)
+                    seller_employee.append(employee)
                     seller_store.append(s)
-                    seller_w.append(
-                        r.lognormal(0.0, 0.4) * (1.4 if role == "sales_associate" else 1)
+                    seller_weight.append(
+                        rng.lognormal(0.0, 0.4) * (1.4 if role == "sales_associate" else 1)
                     )
         self.employee_ids = pa.array(ids)
         self.employee_store = np.array(store, np.int32)
         self.employee_names = pa.array(names)
         self.employee_roles = pa.array(roles)
         self.employee_hired = np.array(hired, np.int64)
-        self.seller_emp = np.array(seller_emp, np.int64)
-        seller_store_arr = np.array(seller_store, np.int64)
-        cum = np.concatenate([[0.0], np.cumsum(seller_w)])
-        self.seller_cum = cum
-        starts = np.searchsorted(seller_store_arr, np.arange(self.n_stores), side="left")
-        ends = np.searchsorted(seller_store_arr, np.arange(self.n_stores), side="right")
-        self.seller_lo = cum[starts]
-        self.seller_hi = cum[ends]
-        self.seller_start = starts
-        self.seller_end = ends
+        self._build_sellers(seller_employee, seller_weight, seller_store)
+
+    def _build_sellers(self, employee: list, weight: list, store: list) -> None:
+        """Who sells in store: the cumulative weights of each store's non-managers, which
+        are consecutive, so a store's sellers span ``seller_lo..seller_hi`` of them."""
+        self.seller_employee = np.array(employee, np.int64)
+        seller_store = np.array(store, np.int64)
+        cumulative = np.concatenate([[0.0], np.cumsum(weight)])
+        self.seller_cumulative = cumulative
+        stores = np.arange(self.n_stores)
+        self.seller_start = np.searchsorted(seller_store, stores, side="left")
+        self.seller_end = np.searchsorted(seller_store, stores, side="right")
+        self.seller_lo = cumulative[self.seller_start]
+        self.seller_hi = cumulative[self.seller_end]
 
     def pick_seller(self, store: np.ndarray, u: np.ndarray) -> np.ndarray:
         """An employee index (non-manager of ``store``) per order, weighted by performance."""
         target = self.seller_lo[store] + u * (self.seller_hi[store] - self.seller_lo[store])
-        k = np.searchsorted(self.seller_cum, target, side="right") - 1
-        k = np.clip(k, self.seller_start[store], self.seller_end[store] - 1)
-        return self.seller_emp[k]
+        seller = np.searchsorted(self.seller_cumulative, target, side="right") - 1
+        seller = np.clip(seller, self.seller_start[store], self.seller_end[store] - 1)
+        return self.seller_employee[seller]
 
+    # .................................................................. products
     def _build_products(self, fake) -> None:
-        r = self.rng("products")
+        rng = self.rng("products")
         shares = np.array([c[4] for c in CATEGORIES])
         counts = np.floor(shares / shares.sum() * N_PRODUCTS).astype(int)
         counts[0] += N_PRODUCTS - counts.sum()
-        cat = np.repeat(np.arange(len(CATEGORIES)), counts)
-        cat = cat[r.permutation(N_PRODUCTS)]
-        brands = {}
-        for c in CATEGORIES:
-            names = _unique(fake.last_name, int(r.integers(3, 7)))
-            suffixes = ("", " & Co.", " Goods", " Labs", " Works", " Supply")
-            brands[c[0]] = [n + suffixes[int(r.integers(len(suffixes)))] for n in names]
-        names, skus, categories, brand_list = [], [], [], []
+        category = np.repeat(np.arange(len(CATEGORIES)), counts)
+        category = category[rng.permutation(N_PRODUCTS)]
+        brands = _brands(fake, rng)
+        names, skus, categories, brand_names = [], [], [], []
         seen: set[str] = set()
-        base = np.empty(N_PRODUCTS)
-        for p in range(N_PRODUCTS):
-            cname, code, median, sigma, _, _ = CATEGORIES[cat[p]]
-            brand = brands[cname][int(r.integers(len(brands[cname])))]
-            noun = NOUNS[cname][int(r.integers(len(NOUNS[cname])))]
-            adj = ADJECTIVES[int(r.integers(len(ADJECTIVES)))]
-            name = f"{brand} {adj} {noun}"
-            n = 2
+        base_dollars = np.empty(N_PRODUCTS)
+        for product in range(N_PRODUCTS):
+            category_name, code, median, sigma, _, _ = CATEGORIES[category[product]]
+            brand = brands[category_name][int(rng.integers(len(brands[category_name])))]
+            noun = NOUNS[category_name][int(rng.integers(len(NOUNS[category_name])))]
+            adjective = ADJECTIVES[int(rng.integers(len(ADJECTIVES)))]
+            name = f"{brand} {adjective} {noun}"
+            number = 2
             while name in seen:
-                name = f"{brand} {adj} {noun} {n}"
-                n += 1
+                name = f"{brand} {adjective} {noun} {number}"
+                number += 1
             seen.add(name)
             names.append(name)
-            skus.append(f"{code}-{p + 1:05d}")
-            categories.append(cname)
-            brand_list.append(brand)
-            base[p] = median * math.exp(sigma * r.standard_normal())
+            skus.append(f"{code}-{product + 1:05d}")
+            categories.append(category_name)
+            brand_names.append(brand)
+            base_dollars[product] = median * math.exp(sigma * rng.standard_normal())
         self.n_products = N_PRODUCTS
-        self.product_ids = A.fixed_ids("P", np.arange(1, N_PRODUCTS + 1), 4)
+        self.product_ids = _arrow.fixed_ids("P", np.arange(1, N_PRODUCTS + 1), 4)
         self.product_sku = pa.array(skus)
         self.product_name = pa.array(names)
         self.product_category = pa.array(categories)
-        self.product_brand = pa.array(brand_list)
-        self.product_cat = cat
-        base_cents = _round_price(base)
-        self.unit_cost = np.rint(base_cents * r.uniform(0.35, 0.65, N_PRODUCTS)).astype(np.int64)
+        self.product_brand = pa.array(brand_names)
+        base_cents = _round_price(base_dollars)
+        self.unit_cost = np.rint(base_cents * rng.uniform(0.35, 0.65, N_PRODUCTS)).astype(np.int64)
 
-        boost = np.array([c[5] for c in CATEGORIES])[cat]
-        rank = r.permutation(N_PRODUCTS) + 1
+        boost = np.array([c[5] for c in CATEGORIES])[category]
+        rank = rng.permutation(N_PRODUCTS) + 1
         popularity = boost / rank**0.9
         self.popularity = popularity / popularity.sum()
         self.sample_product = Sampler(popularity)
+        self._build_price_schedule(rng, base_dollars, base_cents)
+        self.cheap = base_cents < 2000
 
-        # Price schedule: version 0 on day 0, then changes every ~90 days per product.
-        k_max = PRICE_HORIZON_DAYS // MIN_PRICE_GAP + 2
-        gaps = MIN_PRICE_GAP + np.floor(r.exponential(70.0, (N_PRODUCTS, k_max - 1)))
-        first_change = r.integers(5, 120, N_PRODUCTS)
-        days = np.empty((N_PRODUCTS, k_max), np.int64)
+    def _build_price_schedule(
+        self, rng: np.random.Generator, base_dollars: np.ndarray, base_cents: np.ndarray
+    ) -> None:
+        """Version 0 of every price on day 0, then changes every ~90 days per product:
+        ``price_cents[product, version]`` is in force from ``price_days[product, version]``."""
+        max_versions = PRICE_HORIZON_DAYS // MIN_PRICE_GAP + 2
+        gaps = MIN_PRICE_GAP + np.floor(rng.exponential(70.0, (N_PRODUCTS, max_versions - 1)))
+        first_change = rng.integers(5, 120, N_PRODUCTS)
+        days = np.empty((N_PRODUCTS, max_versions), np.int64)
         days[:, 0] = 0
         days[:, 1:] = first_change[:, None] + np.cumsum(gaps, axis=1) - gaps[:, :1]
         never = np.iinfo(np.int32).max
@@ -439,18 +459,17 @@ class World:
         days = days[:, :used]
         prices = np.empty((N_PRODUCTS, used), np.int64)
         prices[:, 0] = base_cents
-        x = np.zeros(N_PRODUCTS)
-        for k in range(1, used):
-            x = 0.6 * x + r.normal(0.0, 0.09, N_PRODUCTS)
-            clearance = np.where(r.random(N_PRODUCTS) < 0.12, 0.75, 1.0)
-            inflation = 1.0 + 0.025 * np.minimum(days[:, k], PRICE_HORIZON_DAYS) / 365.0
-            p = _round_price(base * np.exp(x) * clearance * inflation)
-            same = p == prices[:, k - 1]
-            p = np.where(same, p + np.where(p >= 999, 100, 50), p)
-            prices[:, k] = p
+        drift = np.zeros(N_PRODUCTS)
+        for version in range(1, used):
+            drift = 0.6 * drift + rng.normal(0.0, 0.09, N_PRODUCTS)
+            clearance = np.where(rng.random(N_PRODUCTS) < 0.12, 0.75, 1.0)
+            inflation = 1.0 + 0.025 * np.minimum(days[:, version], PRICE_HORIZON_DAYS) / 365.0
+            price = _round_price(base_dollars * np.exp(drift) * clearance * inflation)
+            unchanged = price == prices[:, version - 1]
+            price = np.where(unchanged, price + np.where(price >= 999, 100, 50), price)
+            prices[:, version] = price
         self.price_days = days
         self.price_cents = prices
-        self.cheap = base_cents < 2000
 
     def price_version(self, t: int) -> np.ndarray:
         return (self.price_days <= t).sum(axis=1) - 1
@@ -466,92 +485,113 @@ class World:
         self.signups_per_day = active / MEAN_LIFETIME
 
     def cohort(self, k: int) -> dict[str, np.ndarray]:
-        """Customers who sign up on day index ``k`` (k = 0: the initial base)."""
-        r = self.rng("cohort", k)
+        """Customers who sign up on day index ``k`` (k = 0: the initial base), as the
+        columns of ``Customers.FIELDS``."""
+        rng = self.rng("cohort", k)
         if k == 0:
             n = self.initial_customers
             short_share = SHORT_SHARE * (SHORT_MIN + SHORT_MEAN) / MEAN_LIFETIME
-            short = r.random(n) < short_share
-            life = np.where(short, r.exponential(SHORT_MEAN, n), r.exponential(LONG_MEAN, n))
+            short = rng.random(n) < short_share
+            life = np.where(short, rng.exponential(SHORT_MEAN, n), rng.exponential(LONG_MEAN, n))
         else:
-            n = int(r.poisson(self.signups_per_day * season(self.day(k))))
-            short = r.random(n) < SHORT_SHARE
+            n = int(rng.poisson(self.signups_per_day * season(self.day(k))))
+            short = rng.random(n) < SHORT_SHARE
             life = np.where(
                 short,
-                SHORT_MIN + r.exponential(SHORT_MEAN, n),
-                LONG_MIN + r.exponential(LONG_MEAN, n),
+                SHORT_MIN + rng.exponential(SHORT_MEAN, n),
+                LONG_MIN + rng.exponential(LONG_MEAN, n),
             )
-        store = pick(self.store_cdf, r.random(n)).astype(np.int32)
-        region = self.store_region[store]
-        pool_size = self.region_pool_size[region]
-        home = self.store_city[store]
-        # position of the home city inside its region's pool
-        home_pos = np.argmax(self.region_pool[region] == home[:, None], axis=1)
-        other_pos = (r.random(n) * pool_size).astype(np.int32)
-        city_pos = np.where(r.random(n) < 0.7, home_pos, other_pos).astype(np.int32)
-        rate = r.gamma(0.9, 1 / 0.9, n)
-        spend = r.lognormal(0.0, 0.35, n)
+        home_store = pick(self.store_cdf, rng.random(n)).astype(np.int32)
+        city_slot = self._city_slots(rng, home_store)
+        purchase_rate = rng.gamma(0.9, 1 / 0.9, n)
+        basket_size = rng.lognormal(0.0, 0.35, n)
         if k == 0:
-            value = rate * spend
-            q = np.argsort(np.argsort(value)) / max(n - 1, 1)
-            tier0 = np.where(q >= 0.92, 2, np.where(q >= 0.70, 1, 0)).astype(np.int8)
-            signup_sec = r.integers(0, 3600, n)
-            buys_first = np.zeros(n, bool)
+            value = purchase_rate * basket_size
+            quantile = np.argsort(np.argsort(value)) / max(n - 1, 1)
+            signup_tier = np.where(quantile >= 0.92, 2, np.where(quantile >= 0.70, 1, 0))
+            signup_second = rng.integers(0, 3600, n)
+            buys_on_signup = np.zeros(n, bool)
         else:
-            tier0 = np.zeros(n, np.int8)
-            signup_sec = r.integers(7 * 3600, 23 * 3600, n)
-            buys_first = r.random(n) < BUYS_ON_SIGNUP
-        eu = r.uniform(0.5, 1.5, (3, n))
-        ph = r.random((3, n))
+            signup_tier = np.zeros(n)
+            signup_second = rng.integers(7 * 3600, 23 * 3600, n)
+            buys_on_signup = rng.random(n) < BUYS_ON_SIGNUP
+        change_scale = rng.uniform(0.5, 1.5, (len(CHANGING_ATTRIBUTES), n))
+        change_phase = rng.random((len(CHANGING_ATTRIBUTES), n))
+        # the remaining draws, in this order
+        decline_days = rng.uniform(60.0, 90.0, n)
+        online_share = rng.beta(1.3, 3.2, n)
+        first_name = rng.integers(0, len(self.first_names), n)
+        last_name = rng.integers(0, len(self.last_names), n)
+        email_domain = pick(self.email_domain_cdf, rng.random(n))
+        city_move_step = rng.integers(1, 1 << 20, n)
         return {
-            "signup": np.full(n, k, np.int32),
-            "end": (k + np.maximum(1, np.ceil(life))).astype(np.int32),
-            "wdecl": r.uniform(60.0, 90.0, n),
-            "rate": rate,
-            "spend": spend,
-            "store": store,
-            "online_p": r.beta(1.3, 3.2, n),
-            "first": r.integers(0, len(self.first_names), n),
-            "last": r.integers(0, len(self.last_names), n),
-            "domain": pick(self.email_domain_cdf, r.random(n)),
-            "city_pos": city_pos,
-            "city_step": r.integers(1, 1 << 20, n),
-            "tier0": tier0,
-            "eu0": eu[0],
-            "eu1": eu[1],
-            "eu2": eu[2],
-            "ph0": ph[0],
-            "ph1": ph[1],
-            "ph2": ph[2],
-            "signup_sec": signup_sec,
-            "buys_first": buys_first,
+            "signup_day": np.full(n, k, np.int32),
+            "leave_day": (k + np.maximum(1, np.ceil(life))).astype(np.int32),
+            "decline_days": decline_days,
+            "purchase_rate": purchase_rate,
+            "basket_size": basket_size,
+            "home_store": home_store,
+            "online_share": online_share,
+            "first_name": first_name,
+            "last_name": last_name,
+            "email_domain": email_domain,
+            "city_slot": city_slot,
+            "city_move_step": city_move_step,
+            "signup_tier": signup_tier.astype(np.int8),
+            **{f"{a}_change_scale": change_scale[i] for i, a in enumerate(CHANGING_ATTRIBUTES)},
+            **{f"{a}_change_phase": change_phase[i] for i, a in enumerate(CHANGING_ATTRIBUTES)},
+            "signup_second": signup_second,
+            "buys_on_signup": buys_on_signup,
         }
+
+    def _city_slots(self, rng: np.random.Generator, home_store: np.ndarray) -> np.ndarray:
+        """Where in its region's pool of cities each customer lives: 70 % in their home
+        store's city, the others anywhere in the region."""
+        n = len(home_store)
+        region = self.store_region[home_store]
+        pool_size = self.region_pool_size[region]
+        home_city = self.store_city[home_store]
+        home_slot = np.argmax(self.region_pool[region] == home_city[:, None], axis=1)
+        other_slot = (rng.random(n) * pool_size).astype(np.int32)
+        return np.where(rng.random(n) < 0.7, home_slot, other_slot).astype(np.int32)
 
     # .................................................................. inventory
     def _build_inventory_params(self) -> None:
-        r = self.rng("inventory-params")
-        n_s, n_p = self.n_stores, self.n_products
-        self.inv_store = np.repeat(np.arange(n_s), n_p)
-        self.inv_product = np.tile(np.arange(n_p), n_s)
-        exp_qty = np.where(self.cheap, 1.8, 1.3)
-        lam = (
+        """One cell per (store, product): its expected daily demand, restock cycle, phase
+        and level, and reorder point."""
+        rng = self.rng("inventory-params")
+        n_stores, n_products = self.n_stores, self.n_products
+        self.inv_store = np.repeat(np.arange(n_stores), n_products)
+        self.inv_product = np.tile(np.arange(n_products), n_stores)
+        expected_quantity = np.where(self.cheap, 1.8, 1.3)
+        demand = (
             self.orders_per_day
             * 3.0
             * self.store_weight[:, None]
-            * (self.popularity * exp_qty)[None, :]
+            * (self.popularity * expected_quantity)[None, :]
         ).ravel()
-        n = len(lam)
-        self.inv_lambda = lam
-        self.inv_cycle = np.where(lam > 2.0, 7, 14).astype(np.int64)
-        self.inv_phase = r.integers(0, 14, n)
-        cover = r.uniform(0.9, 1.6, n)
-        safety = r.integers(1, 4, n)
-        self.inv_level = (np.ceil(lam * self.inv_cycle * cover) + safety).astype(np.int64)
-        self.inv_rop = (np.ceil(lam * 3.0) + safety).astype(np.int64)
+        n = len(demand)
+        self.inv_lambda = demand
+        self.inv_cycle = np.where(demand > 2.0, 7, 14).astype(np.int64)
+        self.inv_phase = rng.integers(0, 14, n)
+        cover = rng.uniform(0.9, 1.6, n)
+        safety = rng.integers(1, 4, n)
+        self.inv_level = (np.ceil(demand * self.inv_cycle * cover) + safety).astype(np.int64)
+        self.inv_reorder_point = (np.ceil(demand * 3.0) + safety).astype(np.int64)
         self.inv_key = self.key("inventory-noise")
-        self.inv_store_ids = A.take(self.store_ids, self.inv_store)
-        self.inv_product_ids = A.take(self.product_ids, self.inv_product)
+        self.inv_store_ids = _arrow.take(self.store_ids, self.inv_store)
+        self.inv_product_ids = _arrow.take(self.product_ids, self.inv_product)
         self.inv_cells = np.arange(n, dtype=np.uint64)
+
+
+def _brands(fake, rng: np.random.Generator) -> dict[str, list[str]]:
+    """3-6 brand names per category."""
+    brands = {}
+    for category in CATEGORIES:
+        names = _unique(fake.last_name, int(rng.integers(3, 7)))
+        suffixes = ("", " & Co.", " Goods", " Labs", " Works", " Supply")
+        brands[category[0]] = [name + suffixes[int(rng.integers(len(suffixes)))] for name in names]
+    return brands
 
 
 @lru_cache(maxsize=8)
