@@ -8,6 +8,7 @@ screenshot saved under data/."""
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 from dataclasses import dataclass
@@ -46,8 +47,8 @@ CHARTS_JS = """() => Array.from(document.querySelectorAll('.plotly-graph-div')).
         '.point, .js-line, .slice, .hm image, .table .cell-text').length,
     width: plot.getBoundingClientRect().width,
     height: plot.getBoundingClientRect().height,
-    ticks: Array.from(plot.querySelectorAll('.xtick text, .ytick text, .y2tick text'))
-        .map(tick => tick.textContent),
+    axes: Object.fromEntries(['xtick', 'ytick', 'y2tick'].map(axis => [axis,
+        Array.from(plot.querySelectorAll(`g.${axis} text`)).map(tick => tick.textContent)])),
 }))"""
 KPIS_JS = """() => Array.from(document.querySelectorAll('.kpi')).map(kpi =>
     [kpi.dataset.kpi, kpi.dataset.value, kpi.querySelector('.value').textContent])"""
@@ -59,6 +60,9 @@ BADGES_JS = """() => Array.from(document.querySelectorAll('.as-of')).map(badge =
 MONEY_AXES = {"revenue-per-day", "orders-customers-aov", "revenue-by-region", "revenue-by-store",
               "top-products", "categories", "top-cities", "top-employees", "discount-bands",
               "discounts"}  # fmt: skip
+# A numeric tick label: "$1.5 M", "12,000", "2.5%", "0.25" (dates and names do not match).
+NUMBER_TICK = re.compile(r"^(-)?\$?([\d,]*\.?\d+) ?([kMB])?(%)?$")
+SCALE = {None: 1, "k": 1e3, "M": 1e6, "B": 1e9}
 # A round money tick: at most 3 significant digits, a currency, a unit from a thousand up.
 MONEY_TICK = re.compile(r"^-?\$(0|[1-9]\d{0,2}|\d\.\d{1,2}|\d\d\.\d)( [kMB])?$")
 # What a store manager should not have to read: table, tool and engineering names.
@@ -160,12 +164,52 @@ def test_every_chart_is_drawn_in_a_real_browser_with_no_error_and_no_network(ren
     # Money axes: round ticks with the currency, big figures shortened ("$1.5 M").
     for chart in opened.charts:
         if chart["id"].removeprefix("chart-") in MONEY_AXES:
-            money_ticks = [t for t in chart["ticks"] if "$" in t]
+            money_ticks = [t for ticks in chart["axes"].values() for t in ticks if "$" in t]
             assert len(money_ticks) >= 3, chart
             assert all(MONEY_TICK.match(t) for t in money_ticks), chart
+    # Every numeric axis, left and right, steps by 1, 2, 2.5 or 5 times a power of ten.
+    numeric_axes = 0
+    for chart in opened.charts:
+        for axis, ticks in chart["axes"].items():
+            values = tick_values(ticks)
+            if values is not None and len(values) >= 2:
+                assert is_round(values), (chart["id"], axis, ticks)
+                numeric_axes += 1
+    assert numeric_axes >= 25
 
     assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert SCREENSHOT.stat().st_size > 100_000  # a page of charts, not a blank page
+
+
+def tick_values(ticks: list[str]) -> list[float] | None:
+    """The numbers an axis's labels stand for; None if any is not a number (dates, names)."""
+    values = []
+    for tick in ticks:
+        match = NUMBER_TICK.match(tick.replace("−", "-"))
+        if match is None:
+            return None
+        sign, digits, unit, percent = match.groups()
+        value = float(digits.replace(",", "")) * SCALE[unit] / (100 if percent else 1)
+        values.append(-value if sign else value)
+    return values
+
+
+def is_round(values: list[float]) -> bool:
+    """Equally spaced, by a step of 1, 2, 2.5 or 5 times a power of ten."""
+    steps = [b - a for a, b in zip(values, values[1:], strict=False)]
+    step = steps[0]
+    if step <= 0 or any(abs(s - step) > 1e-9 * abs(step) for s in steps):
+        return False
+    mantissa = step / 10 ** math.floor(math.log10(step) + 1e-12)
+    return any(abs(mantissa - m) < 1e-9 for m in (1, 2, 2.5, 5))
+
+
+def test_the_round_tick_check_tells_round_axes_from_others():
+    assert is_round(tick_values(["$0", "$250 k", "$500 k", "$750 k", "$1 M"]))
+    assert is_round(tick_values(["0%", "2.5%", "5%"])) and is_round(tick_values(["0", "0.2M"]))
+    assert not is_round(tick_values(["0%", "13%", "26%", "39%"]))  # a right axis gone wrong
+    assert not is_round(tick_values(["0.22", "0.29", "0.37"]))
+    assert tick_values(["Jan 12", "Jan 19"]) is None and tick_values(["F1", "F2"]) is None
 
 
 @pytest.mark.browser

@@ -8,7 +8,7 @@ US dollars; the marts carry no currency column, so it is named once, here.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import plotly.graph_objects as go
 
@@ -95,24 +95,52 @@ def money_tick(value: float) -> str:
     return f"{sign}{CURRENCY}{size:.3g}"
 
 
+def percent_tick(value: float) -> str:
+    """An axis label for a 0-1 fraction: ``0%``, ``2.5%``, ``40%``."""
+    return f"{value * 100:.4g}%"
+
+
+def number_tick(value: float) -> str:
+    """An axis label for a plain number: ``0``, ``0.25``, ``1,500``."""
+    return f"{value:,.4g}" if abs(value) < 10_000 else f"{value:,.0f}"
+
+
+def round_axis(
+    figure: go.Figure,
+    values: Iterable[float],
+    *,
+    axis: str = "yaxis",
+    label: Callable[[float], str] = number_tick,
+    title: str | None = None,
+) -> go.Figure:
+    """``axis`` (``yaxis``, ``xaxis``, ``yaxis2`` ...) with round ticks (``nice_ticks``)
+    from 0 (or the lowest value, if negative) to just above the highest value, labelled
+    by ``label``. ``values`` are what the axis must show (for stacked bars, the stacks'
+    totals). Explicit ticks also keep a right-hand axis from taking the left one's
+    (unround) positions."""
+    values = [float(v) for v in values if not _missing(v)] or [0.0]
+    ticks = nice_ticks(max(max(values), 0.0), min(min(values), 0.0))
+    settings = {
+        "tickmode": "array",
+        "tickvals": ticks,
+        "ticktext": [label(t) for t in ticks],
+        "range": [ticks[0], ticks[-1]],
+    }
+    if title is not None:
+        settings["title"] = title
+    figure.update_layout({axis: settings})
+    return figure
+
+
 def money_axis(
     figure: go.Figure, values: Iterable[float], *, axis: str = "yaxis", title: str = ""
 ) -> go.Figure:
-    """``axis`` (``yaxis``, ``xaxis``, ``yaxis2`` ...) as a money axis: round ticks from 0
-    (or the lowest value, if negative) to just above the highest value, labelled
-    ``$500 k``-style. ``values`` are what the axis must show (for stacked bars, the stacks'
-    totals)."""
-    values = [float(v) for v in values if not _missing(v)] or [0.0]
-    ticks = nice_ticks(max(max(values), 0.0), min(min(values), 0.0))
-    figure.update_layout(
-        {
-            axis: {
-                "tickmode": "array",
-                "tickvals": ticks,
-                "ticktext": [money_tick(t) for t in ticks],
-                "range": [ticks[0], ticks[-1]],
-                "title": title,
-            }
-        }
-    )
-    return figure
+    """A money axis: round ticks labelled ``$500 k``-style (``round_axis``)."""
+    return round_axis(figure, values, axis=axis, label=money_tick, title=title)
+
+
+def percent_axis(
+    figure: go.Figure, values: Iterable[float], *, axis: str = "yaxis", title: str | None = None
+) -> go.Figure:
+    """An axis of 0-1 fractions: round ticks labelled ``25%``-style (``round_axis``)."""
+    return round_axis(figure, values, axis=axis, label=percent_tick, title=title)

@@ -82,6 +82,9 @@ def styled(figure: go.Figure, *, percent_axis: str | None = None) -> go.Figure:
         hovermode="closest",
         colorway=PALETTE,
     )
+    # Counts with thousands separators ("12,000", not plotly's "12k"); a category axis
+    # ignores it, a money axis (format.money_axis) replaces it with its own labels.
+    figure.update_yaxes(tickformat=",~f")
     if percent_axis == "y":
         figure.update_yaxes(tickformat=".1~%")
     elif percent_axis == "x":

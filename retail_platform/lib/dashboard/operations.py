@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from retail_platform.lib.dashboard import format as fmt
 from retail_platform.lib.dashboard.executive import store_labels
 from retail_platform.lib.dashboard.marts import MartFrames
 from retail_platform.lib.dashboard.model import HEIGHT, Chart, Kpi, Section, styled, weighted
@@ -127,15 +128,9 @@ def on_time_and_delay(marts: MartFrames) -> Chart:
     )  # fmt: skip
     styled(figure, percent_axis="y").update_layout(
         yaxis={"range": [0, 1]},
-        yaxis2={
-            "overlaying": "y",
-            "side": "right",
-            "showgrid": False,
-            "rangemode": "tozero",
-            "tickformat": ".2f",
-            "title": "days late",
-        },
+        yaxis2={"overlaying": "y", "side": "right", "showgrid": False},
     )
+    fmt.round_axis(figure, shipping["avg_delay_days"], axis="yaxis2", title="days late")
     return Chart(
         key, title, figure,
         "Of the delivered shipments; an early delivery counts as on time, 0 days late.",

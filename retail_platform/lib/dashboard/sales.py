@@ -151,9 +151,9 @@ def discount_bands(marts: MartFrames) -> Chart:
     fmt.money_axis(styled(figure), bands["net_revenue"])
     figure.update_layout(
         xaxis_title="discount on the item",
-        yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "tickformat": ".0%",
-                "rangemode": "tozero"},
-    )  # fmt: skip
+        yaxis2={"overlaying": "y", "side": "right", "showgrid": False},
+    )
+    fmt.percent_axis(figure, bands["margin_rate"], axis="yaxis2")
     return Chart(
         key, title, figure,
         "Bars: net revenue by how deep the discount was (labels: share of all net revenue); "
@@ -190,8 +190,9 @@ def discounts(marts: MartFrames) -> Chart:
     fmt.money_axis(styled(figure), weeks["discount"])
     figure.update_layout(
         xaxis_title="7 days ending",
-        yaxis2={"overlaying": "y", "side": "right", "tickformat": ".1%", "showgrid": False},
+        yaxis2={"overlaying": "y", "side": "right", "showgrid": False},
     )
+    fmt.percent_axis(figure, weeks["rate"], axis="yaxis2")
     return Chart(
         key,
         title,
