@@ -395,7 +395,7 @@ def test_discount_analysis(landed, model):
     for row in rows:
         assert_row_equals(
             row, expected[row["discount_band"]],
-            ("band_order", "order_lines", "orders", "units", "gross_revenue", "discount_amount",
+            ("band_order", "order_lines", "units", "gross_revenue", "discount_amount",
              "net_revenue", "cost_of_goods", "gross_margin"),
             ("unit_share", "revenue_share", "margin_rate"),
         )  # fmt: skip

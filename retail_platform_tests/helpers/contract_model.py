@@ -592,12 +592,11 @@ class ContractModel:
             )
             row = result.setdefault(
                 band,
-                {"band_order": band_order, "order_lines": 0, "order_ids": set(), "units": 0,
+                {"band_order": band_order, "order_lines": 0, "units": 0,
                  "gross_revenue": Decimal(0), "net_revenue": Decimal(0),
                  "cost_of_goods": Decimal(0)},
             )  # fmt: skip
             row["order_lines"] += 1
-            row["order_ids"].add(order.order_id)
             row["units"] += line["quantity"]
             if order.status == "completed":
                 row["gross_revenue"] += line["gross"]
@@ -606,7 +605,6 @@ class ContractModel:
         units = sum(row["units"] for row in result.values())
         revenue = sum((row["net_revenue"] for row in result.values()), Decimal(0))
         for row in result.values():
-            row["orders"] = len(row.pop("order_ids"))
             row["unit_share"] = row["units"] / units
             row["discount_amount"] = row["gross_revenue"] - row["net_revenue"]
             row["revenue_share"] = float(row["net_revenue"] / revenue) if revenue else None

@@ -117,7 +117,7 @@ QUERIES: Mapping[str, MartQuery] = {
     ),
     "discount_bands": MartQuery(
         "discount_analysis",
-        ("discount_band", "band_order", "order_lines", "orders", "units", "unit_share",
+        ("discount_band", "band_order", "order_lines", "units", "unit_share",
          "gross_revenue", "discount_amount", "net_revenue", "revenue_share", "cost_of_goods",
          "gross_margin", "margin_rate"),
     ),

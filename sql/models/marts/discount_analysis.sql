@@ -2,11 +2,11 @@
     units, revenue and margin. Revenue and margin count completed orders only (a returned
     order gives the money back and the goods come back: contract); units count every sales
     order's lines, as everywhere. Cost is quantity x the product's current unit_cost
-    (dim_products; no cost history is landed). An order with lines in two bands counts in
-    both. -#}
+    (dim_products; no cost history is landed). No count of distinct orders: an order's
+    lines fall in several bands, and a distinct count over every line of the history is
+    what would make this model slow (docs/performance.md). -#}
 with lines as (
     select
-        parent.order_id,
         parent.status,
         item.product_id,
         item.quantity,
@@ -19,7 +19,6 @@ with lines as (
 
 banded as (
     select
-        lines.order_id,
         lines.quantity,
         {{ discount_band('lines.discount_rate') }} as discount_band,
         {{ discount_band_order('lines.discount_rate') }} as band_order,
@@ -35,7 +34,6 @@ per_band as (
         discount_band,
         band_order,
         count(*) as order_lines,
-        count(distinct order_id) as orders,
         cast(sum(quantity) as {{ type_int() }}) as units,
         cast(sum(gross_amount) as {{ type_money() }}) as gross_revenue,
         cast(sum(net_amount) as {{ type_money() }}) as net_revenue,
@@ -48,7 +46,6 @@ select
     discount_band,
     band_order,
     order_lines,
-    orders,
     units,
     {{ share_of('units', 'sum(units) over ()') }} as unit_share,
     gross_revenue,
