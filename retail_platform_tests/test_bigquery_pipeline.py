@@ -40,6 +40,13 @@ MARTS = (
     "store_inventory_alerts",
     "employee_performance",
     "customer_health",
+    "customer_value",
+    "customer_value_tiers",
+    "repeat_customer_revenue",
+    "top_customers",
+    "city_sales",
+    "category_sales",
+    "discount_analysis",
 )
 
 

@@ -7,6 +7,9 @@ screenshot saved under data/."""
 
 from __future__ import annotations
 
+import json
+import math
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -18,7 +21,9 @@ import duckdb
 import pytest
 
 from retail_platform.defs.dashboard.assets import DASHBOARD, dashboard_assets
+from retail_platform.defs.transforms.project import built_manifest
 from retail_platform.lib.dashboard import MARTS_READ, empty_marts, render_dashboard
+from retail_platform.lib.dashboard import format as fmt
 from retail_platform.lib.landing_zone import LocalLandingZone
 from retail_platform.lib.simulator import SimulationConfig, simulate
 from retail_platform.lib.targets import data_dir
@@ -42,11 +47,26 @@ CHARTS_JS = """() => Array.from(document.querySelectorAll('.plotly-graph-div')).
         '.point, .js-line, .slice, .hm image, .table .cell-text').length,
     width: plot.getBoundingClientRect().width,
     height: plot.getBoundingClientRect().height,
+    axes: Object.fromEntries(['xtick', 'ytick', 'y2tick'].map(axis => [axis,
+        Array.from(plot.querySelectorAll(`g.${axis} text`)).map(tick => tick.textContent)])),
 }))"""
 KPIS_JS = """() => Array.from(document.querySelectorAll('.kpi')).map(kpi =>
     [kpi.dataset.kpi, kpi.dataset.value, kpi.querySelector('.value').textContent])"""
 NOTES_JS = """() => Array.from(document.querySelectorAll('.chart.no-data')).map(chart =>
     [chart.dataset.chart, chart.querySelector('.note').textContent])"""
+BADGES_JS = """() => Array.from(document.querySelectorAll('.as-of')).map(badge =>
+    [badge.dataset.asOf, badge.textContent])"""
+# The charts whose value axis is money; their ticks read "$500 k", "$1.5 M".
+MONEY_AXES = {"revenue-per-day", "orders-customers-aov", "revenue-by-region", "revenue-by-store",
+              "top-products", "categories", "top-cities", "top-employees", "discount-bands",
+              "discounts"}  # fmt: skip
+# A numeric tick label: "$1.5 M", "12,000", "2.5%", "0.25" (dates and names do not match).
+NUMBER_TICK = re.compile(r"^(-)?\$?([\d,]*\.?\d+) ?([kMB])?(%)?$")
+SCALE = {None: 1, "k": 1e3, "M": 1e6, "B": 1e9}
+# A round money tick: at most 3 significant digits, a currency, a unit from a thousand up.
+MONEY_TICK = re.compile(r"^-?\$(0|[1-9]\d{0,2}|\d\.\d{1,2}|\d\d\.\d)( [kMB])?$")
+# What a store manager should not have to read: table, tool and engineering names.
+ENGINEERING = re.compile(r"agg_|_sales|retail_marts|fact_|dim_|\bdbt\b|\bmart|NTILE|percent_rank")
 
 
 @dataclass
@@ -57,6 +77,8 @@ class Opened:
     kpis: dict[str, str]  # data-value
     shown: dict[str, str]  # the text a person reads
     notes: dict[str, str]  # chart -> its "No data yet" note
+    badges: list[list[str]]  # the "data as of" badges: [YYYY-MM-DD, text]
+    text: str  # the page's visible text (body.innerText, without the charts' SVG)
     problems: list[str]  # JavaScript errors, console errors, network requests
 
 
@@ -103,6 +125,8 @@ def open_in_browser(path: Path, screenshot: Path | None = None) -> Opened:
             kpis={key: value for key, value, _ in page.evaluate(KPIS_JS)},
             shown={key: text for key, _, text in page.evaluate(KPIS_JS)},
             notes=dict(page.evaluate(NOTES_JS)),
+            badges=page.evaluate(BADGES_JS),
+            text=page.evaluate("() => document.body.innerText"),
             problems=problems,
         )
         if screenshot is not None:
@@ -137,8 +161,55 @@ def test_every_chart_is_drawn_in_a_real_browser_with_no_error_and_no_network(ren
         assert chart["traces"] > 0 and chart["marks"] > 0, chart
         assert chart["width"] > 300 and chart["height"] > 200, chart
 
+    # Money axes: round ticks with the currency, big figures shortened ("$1.5 M").
+    for chart in opened.charts:
+        if chart["id"].removeprefix("chart-") in MONEY_AXES:
+            money_ticks = [t for ticks in chart["axes"].values() for t in ticks if "$" in t]
+            assert len(money_ticks) >= 3, chart
+            assert all(MONEY_TICK.match(t) for t in money_ticks), chart
+    # Every numeric axis, left and right, steps by 1, 2, 2.5 or 5 times a power of ten.
+    numeric_axes = 0
+    for chart in opened.charts:
+        for axis, ticks in chart["axes"].items():
+            values = tick_values(ticks)
+            if values is not None and len(values) >= 2:
+                assert is_round(values), (chart["id"], axis, ticks)
+                numeric_axes += 1
+    assert numeric_axes >= 25
+
     assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert SCREENSHOT.stat().st_size > 100_000  # a page of charts, not a blank page
+
+
+def tick_values(ticks: list[str]) -> list[float] | None:
+    """The numbers an axis's labels stand for; None if any is not a number (dates, names)."""
+    values = []
+    for tick in ticks:
+        match = NUMBER_TICK.match(tick.replace("−", "-"))
+        if match is None:
+            return None
+        sign, digits, unit, percent = match.groups()
+        value = float(digits.replace(",", "")) * SCALE[unit] / (100 if percent else 1)
+        values.append(-value if sign else value)
+    return values
+
+
+def is_round(values: list[float]) -> bool:
+    """Equally spaced, by a step of 1, 2, 2.5 or 5 times a power of ten."""
+    steps = [b - a for a, b in zip(values, values[1:], strict=False)]
+    step = steps[0]
+    if step <= 0 or any(abs(s - step) > 1e-9 * abs(step) for s in steps):
+        return False
+    mantissa = step / 10 ** math.floor(math.log10(step) + 1e-12)
+    return any(abs(mantissa - m) < 1e-9 for m in (1, 2, 2.5, 5))
+
+
+def test_the_round_tick_check_tells_round_axes_from_others():
+    assert is_round(tick_values(["$0", "$250 k", "$500 k", "$750 k", "$1 M"]))
+    assert is_round(tick_values(["0%", "2.5%", "5%"])) and is_round(tick_values(["0", "0.2M"]))
+    assert not is_round(tick_values(["0%", "13%", "26%", "39%"]))  # a right axis gone wrong
+    assert not is_round(tick_values(["0.22", "0.29", "0.37"]))
+    assert tick_values(["Jan 12", "Jan 19"]) is None and tick_values(["F1", "F2"]) is None
 
 
 @pytest.mark.browser
@@ -163,7 +234,10 @@ def test_the_headline_numbers_equal_the_contract_computed_from_the_landing_files
     rfm = model.customer_rfm()
 
     assert Decimal(kpis["net_revenue"]) == net_revenue > 100_000
-    assert shown["net_revenue"] == f"{net_revenue:,.2f}"
+    # dollars with thousands separators; from a million up, in millions to the cent
+    assert shown["net_revenue"] == (
+        f"${net_revenue / 1_000_000:,.2f} M" if net_revenue >= 1_000_000 else f"${net_revenue:,.2f}"
+    )
     assert float(kpis["orders"]) == orders and shown["orders"] == f"{orders:,}"
     assert float(kpis["customers"]) == len(rfm)  # distinct customers with a sale
     # Per-store AOVs are rounded to the cent, so the weighted mean is within a cent.
@@ -173,8 +247,27 @@ def test_the_headline_numbers_equal_the_contract_computed_from_the_landing_files
     assert float(kpis["items_sold"]) == sum(row["items_sold"] for row in daily.values())
     assert metadata["kpi_net_revenue"] == float(net_revenue)
 
-    repeat = [c for c, row in rfm.items() if row["frequency"] > 1]
+    # repeat: 2 or more completed orders; against one-time buyers (exactly 1)
+    lifetime = model.customer_lifetime()
+    repeat = [row["net_spend"] for row in lifetime.values() if row["completed_orders"] >= 2]
+    one_time = [row["net_spend"] for row in lifetime.values() if row["completed_orders"] == 1]
     assert float(kpis["repeat_customer_share"]) == pytest.approx(len(repeat) / len(rfm))
+    multiple = (sum(repeat) / len(repeat)) / (sum(one_time) / len(one_time))
+    assert float(kpis["repeat_revenue_multiple"]) == pytest.approx(float(multiple))
+    assert shown["repeat_revenue_multiple"] == f"{multiple:.1f}×"
+    high_value = model.customer_value_tiers()["High"]
+    assert float(kpis["high_value_revenue_share"]) == pytest.approx(high_value["revenue_share"])
+    assert kpis["top_category"] == max(
+        (sum(r["net_revenue"] for (_, c), r in model.category_sales().items() if c == category),
+         category)
+        for category in {c for _, c in model.category_sales()}
+    )[1]  # fmt: skip
+
+    # One "data as of" badge: the latest day with sales.
+    assert opened.badges == [[f"{latest:%Y-%m-%d}", f"Data as of {latest.day} {latest:%b %Y}"]]
+    # Plain language: no table or engineering names anywhere a person reads.
+    assert ENGINEERING.findall(opened.text) == []
+    assert "US dollars" in opened.text
     high = months.query(
         "SELECT count(*) FROM retail_ml.churn_scores WHERE churn_risk_band = 'high'"
     )
@@ -204,7 +297,7 @@ def test_customer_health_without_churn_scores_shows_no_data_yet(months, tmp_path
     opened = open_in_browser(Path(metadata["dagster/uri"]))
     assert opened.problems == []
     assert set(opened.notes) == CHURN_CHARTS
-    assert all(note.startswith("No data yet: customer_health") for note in opened.notes.values())
+    assert all(note.startswith("No data yet: churn risk") for note in opened.notes.values())
     assert len(opened.charts) == metadata["charts"] > 0
     assert all(chart["marks"] > 0 for chart in opened.charts)
     assert (
@@ -243,3 +336,81 @@ def test_the_dashboard_follows_the_marts_and_the_churn_scores_in_every_run(local
         context = dg.build_sensor_context(instance=instance, resources={"landing_zone": settled})
         [request] = sensor(context).run_requests
     assert DASHBOARD in request.asset_selection
+
+
+def test_the_dashboard_exposure_reads_the_marts_the_dashboard_reads():
+    """sql/models/exposures.yml's retail_dashboard lists the marts marts/dashboard reads
+    (dbt shows the exposure at the end of its lineage; dagster-dbt makes no asset of it),
+    and the BI exposure every mart."""
+    manifest = json.loads(built_manifest().read_text())
+    exposures = {e["name"]: e for e in manifest["exposures"].values()}
+    models = {n["unique_id"]: n for n in manifest["nodes"].values()}
+
+    def marts_of(exposure: str) -> set[str]:
+        return {models[node]["name"] for node in exposures[exposure]["depends_on"]["nodes"]}
+
+    assert marts_of("retail_dashboard") == set(MARTS_READ)
+    all_marts = {n["name"] for n in models.values()
+                 if n["resource_type"] == "model" and n["fqn"][1] == "marts"}  # fmt: skip
+    assert marts_of("bi_views") == all_marts
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (3_984_123.40, "$3.98 M"),
+        (1_000_000, "$1.00 M"),
+        (999_999.994, "$999,999.99"),
+        (999_999.996, "$1.00 M"),  # rounds to a million: not "$1,000,000.00"
+        (1_234.5, "$1,234.50"),
+        (0, "$0.00"),
+        (-2_500_000, "-$2.50 M"),
+        (12_345_678_901, "$12.35 B"),
+        (None, "–"),
+        (float("nan"), "–"),
+    ],
+)
+def test_money_has_its_currency_separators_and_shortens_big_figures(value, shown):
+    assert fmt.money(value) == shown
+
+
+def test_counts_percentages_and_multiples_read_plainly():
+    assert fmt.count(1_234_567) == "1,234,567" and fmt.count(None) == "–"
+    assert fmt.percent(0.1234) == "12.3%" and fmt.percent(0.05, signed=True) == "+5.0%"
+    assert fmt.percent(0.2, decimals=0) == "20%"
+    assert fmt.multiple(3.249) == "3.2×"
+    assert fmt.share_labels([1, 3]) == ["25.0% of total", "75.0% of total"]
+    assert fmt.share_labels([1], total=8) == ["12.5% of total"]
+
+
+@pytest.mark.parametrize(
+    ("high", "low", "ticks"),
+    [
+        (3_984_123, 0, [0, 1_000_000, 2_000_000, 3_000_000, 4_000_000]),
+        (0.87, 0, [0, 0.25, 0.5, 0.75, 1.0]),
+        (47, 0, [0, 20, 40, 60]),
+        (1_000, 0, [0, 250, 500, 750, 1_000]),
+        (250_000, -60_000, [-100_000, 0, 100_000, 200_000, 300_000]),
+        (0, 0, [0, 0.25, 0.5, 0.75, 1.0]),  # no data: still an axis
+    ],
+)
+def test_axes_get_round_ticks_that_cover_the_data(high, low, ticks):
+    assert fmt.nice_ticks(high, low) == ticks
+
+
+@pytest.mark.parametrize("high", [7.3, 123.0, 5_555.0, 98_765.4, 1_234_567.0, 31_000_000.0])
+def test_every_tick_step_is_one_two_two_and_a_half_or_five_times_a_power_of_ten(high):
+    ticks = fmt.nice_ticks(high)
+    step = ticks[1] - ticks[0]
+    mantissa = step / 10 ** int(f"{step:e}".split("e")[1])
+    assert round(mantissa, 9) in (1.0, 2.0, 2.5, 5.0)
+    assert ticks[0] == 0 and ticks[-2] < high <= ticks[-1] and 3 <= len(ticks) <= 7
+
+
+@pytest.mark.parametrize(
+    ("value", "label"),
+    [(0, "$0"), (250, "$250"), (2.5, "$2.5"), (250_000, "$250 k"), (1_500_000, "$1.5 M"),
+     (2_000_000, "$2 M"), (12_500_000, "$12.5 M"), (-100_000, "-$100 k")],
+)  # fmt: skip
+def test_money_ticks_are_short(value, label):
+    assert fmt.money_tick(value) == label

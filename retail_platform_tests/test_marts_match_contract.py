@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import dagster as dg
+import duckdb
 import pytest
 
 from retail_platform.defs.transforms.assets import MAX_REJECT_RATE_TAG
@@ -273,3 +274,132 @@ def test_payments_and_shipments_of_rejected_orders_are_rejected_and_reach_no_fac
     assert faulty.query(
         "SELECT count(*) FROM retail_gold.fact_sales WHERE is_incomplete AND is_sale"
     ) == [(0,)]
+
+
+def mart_rows(platform: LocalPlatform, mart: str) -> list[dict]:
+    """Every row of a mart as {column: value}, money as exact Decimal, days as dates."""
+    with duckdb.connect(str(platform.database), read_only=True) as connection:
+        cursor = connection.execute(f"SELECT * FROM retail_marts.{mart}")
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def assert_row_equals(row: dict, want: dict, exact: tuple[str, ...], ratios: tuple[str, ...]):
+    """Counts and money exactly, ratios (floats) to 1e-9."""
+    assert {f: row[f] for f in exact} == {f: want[f] for f in exact}, row
+    for field in ratios:
+        assert close(row[field], want[field]), (field, row)
+
+
+def test_customer_value(landed, model):
+    expected = model.customer_value()
+    rows = mart_rows(landed, "customer_value")
+    assert {r["customer_id"] for r in rows} == set(expected) == set(model.customer_rfm())
+    for row in rows:
+        assert_row_equals(
+            row, expected[row["customer_id"]], tuple(row.keys() - {"customer_id"}), ()
+        )
+    # Equal spend, equal tier: the data has ties (customers whose every sale was returned
+    # spent 0), and no spend is in two tiers.
+    tiers_of_spend = defaultdict(set)
+    for row in rows:
+        tiers_of_spend[row["lifetime_net_revenue"]].add(row["value_tier"])
+    assert all(len(tiers) == 1 for tiers in tiers_of_spend.values())
+    assert len(tiers_of_spend) < len(rows)
+
+
+def test_customer_value_tiers(landed, model):
+    expected = model.customer_value_tiers()
+    rows = sorted(mart_rows(landed, "customer_value_tiers"), key=lambda r: r["tier_order"])
+    assert [r["value_tier"] for r in rows] == ["High", "Medium", "Low"]
+    assert set(expected) == {"High", "Medium", "Low"}
+    for row in rows:
+        assert_row_equals(
+            row, expected[row["value_tier"]],
+            ("tier_order", "customers", "net_revenue", "avg_net_revenue_per_customer",
+             "min_customer_net_spend", "max_customer_net_spend", "repeat_customers"),
+            ("customer_share", "revenue_share"),
+        )  # fmt: skip
+    # Every customer with a sale is in one tier, and the tiers' spends do not overlap.
+    assert sum(r["customers"] for r in rows) == len(model.customer_rfm())
+    for higher, lower in zip(rows, rows[1:], strict=False):
+        assert higher["min_customer_net_spend"] >= lower["max_customer_net_spend"]
+    # High is about a fifth of the customers (more only by ties at the boundary), and
+    # brings far more than a fifth of the revenue.
+    assert 0.2 <= rows[0]["customer_share"] < 0.3 and rows[0]["revenue_share"] > 0.35
+
+
+def test_repeat_customer_revenue(landed, model):
+    expected = model.repeat_customer_revenue()
+    rows = mart_rows(landed, "repeat_customer_revenue")
+    assert {r["buyer_type"] for r in rows} == set(expected) >= {"repeat", "one_time"}
+    for row in rows:
+        assert_row_equals(
+            row, expected[row["buyer_type"]],
+            ("type_order", "customers", "net_revenue", "avg_net_revenue_per_customer"),
+            ("customer_share", "revenue_share", "avg_revenue_vs_one_time"),
+        )  # fmt: skip
+    ratio = {r["buyer_type"]: r["avg_revenue_vs_one_time"] for r in rows}
+    assert ratio["one_time"] == 1.0 and ratio["repeat"] > 1.0
+
+
+def test_top_customers(landed, model):
+    expected = model.top_customers()
+    rows = sorted(mart_rows(landed, "top_customers"), key=lambda r: r["revenue_rank"])
+    assert len(rows) == len(expected) == 10
+    for row, want in zip(rows, expected, strict=True):
+        assert_row_equals(
+            row, want,
+            ("revenue_rank", "customer_id", "city", "region", "loyalty_tier", "signup_date",
+             "orders", "completed_orders", "net_revenue", "first_sale_date", "last_sale_date"),
+            ("revenue_share",),
+        )  # fmt: skip
+    # What BI may see of a customer: no name, no e-mail (docs/contract.md).
+    assert set(rows[0]).isdisjoint({"first_name", "last_name", "email"})
+
+
+def test_city_sales(landed, model):
+    expected = model.city_sales()
+    rows = mart_rows(landed, "city_sales")
+    assert {(r["city"], r["region"]) for r in rows} == set(expected)
+    for row in rows:
+        assert_row_equals(
+            row, expected[(row["city"], row["region"])],
+            ("orders", "customers", "net_revenue", "avg_order_value", "revenue_rank"),
+            ("revenue_share",),
+        )  # fmt: skip
+    assert len(rows) > 10  # more cities than the dashboard's top 10
+    daily = model.daily_sales().values()
+    assert sum(r["net_revenue"] for r in rows) == sum(r["net_revenue"] for r in daily)
+
+
+def test_category_sales(landed, model):
+    expected = model.category_sales()
+    rows = mart_rows(landed, "category_sales")
+    assert {(r["month"], r["category"]) for r in rows} == set(expected)
+    for row in rows:
+        assert_row_equals(
+            row, expected[(row["month"], row["category"])],
+            ("orders", "units", "net_revenue"), ("revenue_share_of_month",),
+        )  # fmt: skip
+    daily = model.daily_sales().values()
+    assert sum(r["net_revenue"] for r in rows) == sum(r["net_revenue"] for r in daily)
+    assert sum(r["units"] for r in rows) == sum(r["items_sold"] for r in daily)
+
+
+def test_discount_analysis(landed, model):
+    expected = model.discount_analysis()
+    rows = mart_rows(landed, "discount_analysis")
+    assert {r["discount_band"] for r in rows} == set(expected)
+    assert {"no discount", "up to 10%", "10-20%"} <= set(expected)
+    for row in rows:
+        assert_row_equals(
+            row, expected[row["discount_band"]],
+            ("band_order", "order_lines", "units", "gross_revenue", "discount_amount",
+             "net_revenue", "cost_of_goods", "gross_margin"),
+            ("unit_share", "revenue_share", "margin_rate"),
+        )  # fmt: skip
+    bands = {r["discount_band"]: r for r in rows}
+    assert bands["no discount"]["discount_amount"] == 0 < bands["10-20%"]["discount_amount"]
+    daily = model.daily_sales().values()
+    assert sum(r["net_revenue"] for r in rows) == sum(r["net_revenue"] for r in daily)

@@ -13,7 +13,7 @@ version of a key wins.
 from __future__ import annotations
 
 import json
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -188,6 +188,7 @@ class ContractModel:
                 "order": self.orders[item["order_id"]],
                 "product_id": item["product_id"],
                 "quantity": quantity,
+                "discount_rate": rate,
                 "gross": money(quantity * price),
                 "net": money(quantity * price * (1 - rate)),
             }
@@ -381,6 +382,236 @@ class ContractModel:
             row = result.setdefault(order.employee_id, {"orders": 0, "net_revenue": Decimal(0)})
             row["orders"] += order.is_sale
             row["net_revenue"] += order.net_revenue
+        return result
+
+    # The customer-value and sales-breakdown marts (docs/contract.md, "Marts of this repo").
+
+    def customer_lifetime(self) -> dict[str, dict]:
+        """Per customer with a sale: net spend over all their sales, sales orders,
+        completed orders, first and last sale day."""
+        per: dict[str, dict] = {}
+        for order in self.orders.values():
+            if not order.is_sale:
+                continue
+            row = per.setdefault(
+                order.customer_id,
+                {"net_spend": Decimal(0), "sales_net": Decimal(0), "orders": 0,
+                 "completed_orders": 0, "first": order.day, "last": order.day},
+            )  # fmt: skip
+            row["net_spend"] += order.net_revenue
+            row["sales_net"] += order.net
+            row["orders"] += 1
+            row["completed_orders"] += order.status == "completed"
+            row["first"], row["last"] = min(row["first"], order.day), max(row["last"], order.day)
+        return per
+
+    def customer_value(self) -> dict[str, dict]:
+        """Per customer with a sale: lifetime net revenue, orders, value tier (High: fewer
+        than 20 % of the customers spent strictly more; Medium: fewer than 50 %; else Low;
+        nothing spent: Low), buyer type (2+ completed orders: repeat; 1: one_time; 0:
+        returns_only) and the rank by spend, ties by customer_id."""
+        per = self.customer_lifetime()
+        spends = sorted(row["net_spend"] for row in per.values())
+        n = len(spends)
+        ranked = sorted(per, key=lambda customer: (-per[customer]["net_spend"], customer))
+        result = {}
+        for rank, customer in enumerate(ranked, start=1):
+            row = per[customer]
+            more = n - bisect_right(spends, row["net_spend"])  # customers who spent more
+            if row["net_spend"] <= 0:
+                tier = "Low"
+            else:
+                tier = "High" if 10 * more < 2 * n else "Medium" if 10 * more < 5 * n else "Low"
+            completed = row["completed_orders"]
+            result[customer] = {
+                "orders": row["orders"],
+                "completed_orders": completed,
+                "lifetime_net_revenue": row["net_spend"],
+                "sales_net_amount": row["sales_net"],
+                "first_sale_date": row["first"],
+                "last_sale_date": row["last"],
+                "revenue_rank": rank,
+                "value_tier": tier,
+                "buyer_type": "repeat" if completed >= 2 else "one_time" if completed else
+                "returns_only",
+            }  # fmt: skip
+        return result
+
+    def customer_value_tiers(self) -> dict[str, dict]:
+        """High: fewer than 20 % of the customers spent strictly more; Medium: fewer than
+        50 %; else Low; nothing spent: Low. Per tier with customers."""
+        per = self.customer_lifetime()
+        spends = sorted(row["net_spend"] for row in per.values())
+        n = len(spends)
+        total = sum(spends, Decimal(0))
+        tiers: dict[str, dict] = {}
+        for row in per.values():
+            more = n - bisect_right(spends, row["net_spend"])  # customers who spent more
+            if row["net_spend"] <= 0:
+                tier = "Low"
+            elif 10 * more < 2 * n:
+                tier = "High"
+            elif 10 * more < 5 * n:
+                tier = "Medium"
+            else:
+                tier = "Low"
+            entry = tiers.setdefault(tier, {"customers": 0, "net_revenue": Decimal(0),
+                                            "spends": [], "repeat_customers": 0})  # fmt: skip
+            entry["customers"] += 1
+            entry["net_revenue"] += row["net_spend"]
+            entry["spends"].append(row["net_spend"])
+            entry["repeat_customers"] += row["completed_orders"] >= 2
+        for tier, entry in tiers.items():
+            spends_of_tier = entry.pop("spends")
+            entry["tier_order"] = {"High": 1, "Medium": 2, "Low": 3}[tier]
+            entry["customer_share"] = entry["customers"] / n
+            entry["revenue_share"] = float(entry["net_revenue"] / total) if total else None
+            entry["avg_net_revenue_per_customer"] = money(entry["net_revenue"] / entry["customers"])
+            entry["min_customer_net_spend"] = min(spends_of_tier)
+            entry["max_customer_net_spend"] = max(spends_of_tier)
+        return tiers
+
+    def repeat_customer_revenue(self) -> dict[str, dict]:
+        """repeat: 2+ completed orders; one_time: 1; returns_only: 0 (every sale returned)."""
+        per = self.customer_lifetime()
+        types: dict[str, dict] = {}
+        for row in per.values():
+            completed = row["completed_orders"]
+            kind = "repeat" if completed >= 2 else "one_time" if completed == 1 else "returns_only"
+            entry = types.setdefault(kind, {"customers": 0, "net_revenue": Decimal(0)})
+            entry["customers"] += 1
+            entry["net_revenue"] += row["net_spend"]
+        customers = sum(e["customers"] for e in types.values())
+        revenue = sum((e["net_revenue"] for e in types.values()), Decimal(0))
+        one_time = types.get("one_time")
+        one_time_average = (
+            one_time["net_revenue"] / one_time["customers"] if one_time else Decimal(0)
+        )
+        for kind, entry in types.items():
+            average = entry["net_revenue"] / entry["customers"]
+            entry["type_order"] = {"repeat": 1, "one_time": 2, "returns_only": 3}[kind]
+            entry["customer_share"] = entry["customers"] / customers
+            entry["revenue_share"] = float(entry["net_revenue"] / revenue) if revenue else None
+            entry["avg_net_revenue_per_customer"] = money(average)
+            entry["avg_revenue_vs_one_time"] = (
+                float(average / one_time_average) if one_time_average else None
+            )
+        return types
+
+    def top_customers(self, top: int = 10) -> list[dict]:
+        """The ``top`` customers by net revenue, ties by customer_id; with what BI may see."""
+        per = self.customer_lifetime()
+        total = sum((row["net_spend"] for row in per.values()), Decimal(0))
+        customers = {c["customer_id"]: c for c in self.rows["customers"]}
+        ranked = sorted(per.items(), key=lambda item: (-item[1]["net_spend"], item[0]))[:top]
+        return [
+            {
+                "revenue_rank": rank,
+                "customer_id": customer_id,
+                "city": customers[customer_id]["city"],
+                "region": customers[customer_id]["region"],
+                "loyalty_tier": customers[customer_id]["loyalty_tier"],
+                "signup_date": date.fromisoformat(customers[customer_id]["signup_date"]),
+                "orders": row["orders"],
+                "completed_orders": row["completed_orders"],
+                "net_revenue": row["net_spend"],
+                "revenue_share": float(row["net_spend"] / total) if total else None,
+                "first_sale_date": row["first"],
+                "last_sale_date": row["last"],
+            }
+            for rank, (customer_id, row) in enumerate(ranked, start=1)
+        ]
+
+    def city_sales(self) -> dict[tuple[str, str], dict]:
+        """Per (city, region) of the customer's newest valid version, over all days."""
+        customers = {c["customer_id"]: c for c in self.rows["customers"]}
+        result: dict[tuple[str, str], dict] = {}
+        for order in self.orders.values():
+            if not order.is_sale:
+                continue
+            customer = customers[order.customer_id]
+            row = result.setdefault(
+                (customer["city"], customer["region"]),
+                {"orders": 0, "customers": set(), "net_revenue": Decimal(0),
+                 "sales_net": Decimal(0)},
+            )  # fmt: skip
+            row["orders"] += 1
+            row["customers"].add(order.customer_id)
+            row["net_revenue"] += order.net_revenue
+            row["sales_net"] += order.net
+        total = sum((row["net_revenue"] for row in result.values()), Decimal(0))
+        for row in result.values():
+            row["customers"] = len(row["customers"])
+            row["avg_order_value"] = money(row.pop("sales_net") / row["orders"])
+            row["revenue_share"] = float(row["net_revenue"] / total) if total else None
+        for row in result.values():
+            row["revenue_rank"] = 1 + sum(
+                1 for other in result.values() if other["net_revenue"] > row["net_revenue"]
+            )
+        return result
+
+    def category_sales(self) -> dict[tuple[date, str], dict]:
+        """Per month and product category (the product's newest valid version)."""
+        categories = {p["product_id"]: p["category"] for p in self.rows["products"]}
+        result: dict[tuple[date, str], dict] = {}
+        for line in self.lines:
+            order = line["order"]
+            if not order.is_sale:
+                continue
+            row = result.setdefault(
+                (order.day.replace(day=1), categories[line["product_id"]]),
+                {"order_ids": set(), "units": 0, "net_revenue": Decimal(0)},
+            )
+            row["order_ids"].add(order.order_id)
+            row["units"] += line["quantity"]
+            if order.status == "completed":
+                row["net_revenue"] += line["net"]
+        months: dict[date, Decimal] = defaultdict(Decimal)
+        for (month, _), row in result.items():
+            row["orders"] = len(row.pop("order_ids"))
+            months[month] += row["net_revenue"]
+        for (month, _), row in result.items():
+            total = months[month]
+            row["revenue_share_of_month"] = float(row["net_revenue"] / total) if total else None
+        return result
+
+    def discount_analysis(self) -> dict[str, dict]:
+        """Per discount band of the line's rate, (lower, upper]: units of sales orders;
+        revenue, discount, cost (current unit_cost) and margin of completed orders."""
+        costs = {p["product_id"]: Decimal(str(p["unit_cost"])) for p in self.rows["products"]}
+        bands = ((Decimal(0), "no discount", 1), (Decimal("0.10"), "up to 10%", 2),
+                 (Decimal("0.20"), "10-20%", 3), (Decimal("0.30"), "20-30%", 4))  # fmt: skip
+        result: dict[str, dict] = {}
+        for line in self.lines:
+            order = line["order"]
+            if not order.is_sale:
+                continue
+            band, band_order = next(
+                ((name, rank) for upper, name, rank in bands if line["discount_rate"] <= upper),
+                ("over 30%", 5),
+            )
+            row = result.setdefault(
+                band,
+                {"band_order": band_order, "order_lines": 0, "units": 0,
+                 "gross_revenue": Decimal(0), "net_revenue": Decimal(0),
+                 "cost_of_goods": Decimal(0)},
+            )  # fmt: skip
+            row["order_lines"] += 1
+            row["units"] += line["quantity"]
+            if order.status == "completed":
+                row["gross_revenue"] += line["gross"]
+                row["net_revenue"] += line["net"]
+                row["cost_of_goods"] += line["quantity"] * costs[line["product_id"]]
+        units = sum(row["units"] for row in result.values())
+        revenue = sum((row["net_revenue"] for row in result.values()), Decimal(0))
+        for row in result.values():
+            row["unit_share"] = row["units"] / units
+            row["discount_amount"] = row["gross_revenue"] - row["net_revenue"]
+            row["revenue_share"] = float(row["net_revenue"] / revenue) if revenue else None
+            row["gross_margin"] = row["net_revenue"] - row["cost_of_goods"]
+            row["margin_rate"] = (
+                float(row["gross_margin"] / row["net_revenue"]) if row["net_revenue"] else None
+            )
         return result
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from retail_platform.lib.dashboard import customers, executive, operations, sales
+from retail_platform.lib.dashboard.format import CURRENCY_NAME
 from retail_platform.lib.dashboard.marts import MARTS_READ, MartFrames, empty_marts, load_marts
 from retail_platform.lib.dashboard.model import Chart, Kpi, Section
 from retail_platform.lib.dashboard.page import render_page
@@ -30,6 +31,11 @@ __all__ = [
 
 TITLE = "Retail dashboard"
 FILE_NAME = "index.html"
+FOOTER = (
+    f"Amounts in {CURRENCY_NAME}. A sale is a completed or returned order; a returned "
+    "order's money is given back, so it adds no revenue. Net revenue is what customers paid "
+    "after discounts; margin is net revenue minus what the goods cost."
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,8 @@ class Dashboard:
 
 
 def render_dashboard(marts: MartFrames, *, generated_at: datetime, source: str) -> Dashboard:
-    """The four sections from ``marts``; ``source`` names where they were read (shown)."""
+    """The four sections from ``marts``; ``source`` names where they were read (kept in
+    the page's markup, not shown to its readers)."""
     sections = [
         executive.section(marts),
         sales.section(marts),
@@ -65,16 +72,16 @@ def render_dashboard(marts: MartFrames, *, generated_at: datetime, source: str) 
         operations.section(marts),
     ]
     daily = marts["daily_sales"]
-    as_of = None if daily.empty else f"{daily['transaction_date'].max():%Y-%m-%d}"
-    meta = (
-        f"Sales to {as_of}" if as_of else "No sales loaded yet"
-    ) + f" · rendered {generated_at:%Y-%m-%d %H:%M} UTC from {source}"
+    latest = None if daily.empty else daily["transaction_date"].max()
+    as_of = None if latest is None else f"{latest:%Y-%m-%d}"
     html = render_page(
         sections,
         title=TITLE,
-        meta=meta,
-        footer="Built by the Dagster asset marts/dashboard from the marts in retail_marts "
-        "(docs/contract.md defines every metric; docs/bi.md connects BI tools to them).",
+        as_of=as_of,
+        as_of_text="No data yet" if latest is None else f"Data as of {latest.day} {latest:%b %Y}",
+        meta=f"Updated {generated_at.day} {generated_at:%b %Y, %H:%M} UTC",
+        source=source,
+        footer=FOOTER,
     )
     return Dashboard(html=html, sections=sections, as_of=as_of)
 

@@ -1,11 +1,13 @@
-"""Customer insights: RFM segments, churn risk bands, repeat vs one-time revenue (marts
-``agg_customer_segments`` and ``customer_health``)."""
+"""Customer insights: value tiers, top customers, repeat vs one-time buyers, RFM segments
+and churn risk (marts ``customer_value_tiers``, ``top_customers``,
+``repeat_customer_revenue``, ``agg_customer_segments`` and ``customer_health``)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
 
+from retail_platform.lib.dashboard import format as fmt
 from retail_platform.lib.dashboard.marts import MartFrames
 from retail_platform.lib.dashboard.model import RISK_COLORS, Chart, Kpi, Section, styled
 
@@ -13,10 +15,16 @@ from retail_platform.lib.dashboard.model import RISK_COLORS, Chart, Kpi, Section
 SEGMENTS = ["Champions", "Loyal", "Potential Loyalists", "New", "Promising", "At Risk",
             "Can't Lose Them", "Hibernating"]  # fmt: skip
 BANDS = ["low", "medium", "high"]
-NO_SEGMENTS = "agg_customer_segments has no rows (no sales yet)"
+TIER_COLORS = {"High": "#2e9d5b", "Medium": "#3366cc", "Low": "#7f8c8d"}
+BUYER_LABELS = {
+    "repeat": "repeat (2+ completed orders)",
+    "one_time": "one-time (1 completed order)",
+    "returns_only": "returned everything",
+}
+NO_SALES = "no customer has bought anything yet"
 NO_SCORES = (
-    "customer_health has no churn probabilities until a churn model has met its ROC AUC "
-    "floor and scored (run the churn_retrain job once enough sales are loaded)"
+    "churn risk appears once the churn model has been trained on enough sales and has "
+    "scored the customers"
 )
 
 
@@ -25,35 +33,130 @@ def _ordered(values: pd.Series, order: list[str]) -> list[str]:
     return [v for v in order if v in present] + sorted(present - set(order))
 
 
+def value_tiers(marts: MartFrames) -> Chart:
+    key, title = "value-tiers", "Customer value tiers: share of customers and of revenue"
+    tiers = marts["value_tiers"].sort_values("tier_order")
+    if tiers.empty:
+        return Chart.no_data(key, title, NO_SALES)
+    figure = go.Figure(
+        [
+            go.Bar(
+                x=tiers["value_tier"], y=tiers[column], name=name,
+                text=[fmt.percent(v) for v in tiers[column]], textposition="outside",
+                cliponaxis=False, customdata=tiers[["customers", "net_revenue"]],
+                hovertemplate=f"%{{x}} value: %{{y:.1%}} of {name}<br>%{{customdata[0]:,}} "
+                "customers, $%{customdata[1]:,.2f}<extra></extra>",
+            )
+            for column, name in (("customer_share", "customers"), ("revenue_share", "revenue"))
+        ]
+    )  # fmt: skip
+    styled(figure, percent_axis="y").update_layout(barmode="group", yaxis={"range": [0, 1]})
+    high = tiers[tiers["value_tier"] == "High"]
+    lead = (
+        f"The top {fmt.percent(high['customer_share'].iloc[0], decimals=0)} of customers "
+        f"bring {fmt.percent(high['revenue_share'].iloc[0], decimals=0)} of the revenue. "
+        if not high.empty
+        else ""
+    )
+    return Chart(
+        key, title, figure,
+        lead + "High: the 20% who spent the most; Medium: the next 30%; Low: the rest and "
+        "customers whose purchases were all returned.",
+    )  # fmt: skip
+
+
+def top_customers(marts: MartFrames) -> Chart:
+    key, title = "top-customers", "Top 10 customers by net revenue"
+    top = marts["top_customers"].sort_values("revenue_rank")
+    if top.empty:
+        return Chart.no_data(key, title, NO_SALES)
+    figure = go.Figure(
+        go.Table(
+            columnwidth=[0.6, 1.6, 2.6, 1, 1, 1.6, 1.3],
+            header={"values": ["#", "customer", "city", "loyalty", "orders", "net revenue",
+                               "% of total"],
+                    "fill_color": "#2c3e50", "font": {"color": "white"}, "align": "left"},
+            cells={"values": [
+                top["revenue_rank"].map("{:.0f}".format),
+                top["customer_id"],
+                [f"{city} ({region})" for city, region in zip(top["city"], top["region"],
+                                                              strict=True)],
+                top["loyalty_tier"],
+                top["orders"].map(fmt.count),
+                top["net_revenue"].map(fmt.money),
+                top["revenue_share"].map(lambda v: fmt.percent(v, decimals=2)),
+            ], "align": "left", "height": 24},
+        )
+    )  # fmt: skip
+    styled(figure).update_layout(
+        margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=25 * (len(top) + 1) + 40
+    )
+    return Chart(
+        key, title, figure,
+        "Net revenue of everything they bought; returned orders count nothing. Orders include "
+        "returned ones.",
+        wide=True,
+    )  # fmt: skip
+
+
+def repeat_vs_one_time(marts: MartFrames) -> Chart:
+    key, title = "repeat-vs-one-time", "Repeat vs one-time customers"
+    types = marts["buyer_types"].sort_values("type_order")
+    if types.empty:
+        return Chart.no_data(key, title, NO_SALES)
+    figure = go.Figure(
+        [
+            go.Bar(
+                x=["customers", "net revenue"], y=[row.customer_share, row.revenue_share],
+                name=BUYER_LABELS.get(row.buyer_type, row.buyer_type),
+                texttemplate="%{y:.0%}", textposition="inside",
+                hovertemplate=f"{BUYER_LABELS.get(row.buyer_type, row.buyer_type)}<br>"
+                "%{x}: %{y:.1%} of total<extra></extra>",
+            )
+            for row in types.itertuples()
+        ]
+    )  # fmt: skip
+    styled(figure, percent_axis="y").update_layout(
+        barmode="stack", uniformtext={"mode": "hide", "minsize": 10}, yaxis={"range": [0, 1]}
+    )
+    ratio = types.set_index("buyer_type")["avg_revenue_vs_one_time"].get("repeat")
+    lead = (
+        f"On average a repeat customer brings {fmt.multiple(ratio)} the revenue of a "
+        "one-time buyer. "
+        if ratio is not None and not pd.isna(ratio)
+        else ""
+    )
+    return Chart(key, title, figure, lead + "Shares of all customers who bought something.")
+
+
 def segments_chart(marts: MartFrames) -> Chart:
-    key, title = "rfm-segments", "Customers and net revenue by RFM segment"
+    key, title = "rfm-segments", "Customers and net revenue by segment"
     segments = marts["segments"]
     if segments.empty:
-        return Chart.no_data(key, title, NO_SEGMENTS)
+        return Chart.no_data(key, title, NO_SALES)
     per = segments.groupby("segment")[["customers", "monetary"]].sum()
     per = per.reindex(_ordered(segments["segment"], SEGMENTS))
-    share = per["monetary"] / per["monetary"].sum() if per["monetary"].sum() else per["monetary"]
     figure = go.Figure(
         go.Bar(
-            x=per.index, y=per["customers"], text=[f"{s:.0%}" for s in share],
+            x=per.index, y=per["customers"], text=fmt.share_labels(per["monetary"]),
             textposition="outside", cliponaxis=False, customdata=per[["monetary"]],
-            hovertemplate="%{x}: %{y:,} customers<br>net revenue %{customdata[0]:,.2f} "
+            hovertemplate="%{x}: %{y:,} customers<br>net revenue $%{customdata[0]:,.2f} "
             "(%{text})<extra></extra>",
         )
     )  # fmt: skip
     styled(figure).update_layout(yaxis_title="customers")
     return Chart(
         key, title, figure,
-        "Bars: customers; labels: the segment's share of net revenue. Segments from recency, "
-        "frequency and monetary quintiles (NTILE 5).",
+        "Bars: customers; labels: the segment's share of all net revenue. Segments group "
+        "customers by how recently, how often and how much they bought.",
     )  # fmt: skip
 
 
 def recency_frequency(marts: MartFrames) -> Chart:
-    key, title = "rfm-grid", "Customers by recency and frequency score"
+    key, title = "rfm-grid", "Customers by how recently and how often they buy"
     segments = marts["segments"]
     if segments.empty:
-        return Chart.no_data(key, title, NO_SEGMENTS)
+        return Chart.no_data(key, title, NO_SALES)
     grid = segments.pivot_table(
         index="f_score", columns="r_score", values="customers", aggfunc="sum", fill_value=0
     ).reindex(index=range(1, 6), columns=range(1, 6), fill_value=0)
@@ -64,61 +167,42 @@ def recency_frequency(marts: MartFrames) -> Chart:
             hovertemplate="%{x} %{y}: %{z:,} customers<extra></extra>",
         )
     )  # fmt: skip
-    return Chart(key, title, styled(figure), "5 = most recent / most frequent.")
-
-
-def repeat_vs_one_time(marts: MartFrames) -> Chart:
-    key, title = "repeat-vs-one-time", "Repeat vs one-time customers"
-    segments = marts["segments"]
-    if segments.empty:
-        return Chart.no_data(key, title, NO_SEGMENTS)
-    customers, revenue = segments["customers"].sum(), segments["monetary"].sum()
-    one_customers, one_revenue = (
-        segments["one_time_customers"].sum(),
-        segments["one_time_monetary"].sum(),
+    return Chart(
+        key,
+        title,
+        styled(figure),
+        "R5: the customers who bought most recently; F5: those who buy most often.",
     )
-    kinds = {
-        "repeat (2+ orders)": (customers - one_customers, revenue - one_revenue),
-        "one-time": (one_customers, one_revenue),
-    }
-    figure = go.Figure(
-        [
-            go.Bar(
-                x=["customers", "net revenue"],
-                y=[n / customers if customers else 0, r / revenue if revenue else 0],
-                name=name, texttemplate="%{y:.0%}", textposition="inside",
-                hovertemplate=f"{name}<br>%{{x}}: %{{y:.1%}}<extra></extra>",
-            )
-            for name, (n, r) in kinds.items()
-        ]
-    )  # fmt: skip
-    styled(figure, percent_axis="y").update_layout(
-        barmode="stack", uniformtext={"mode": "hide", "minsize": 10}
-    )
-    return Chart(key, title, figure, "Shares of customers with a sale and of their net revenue.")
 
 
 def churn_bands(marts: MartFrames) -> Chart:
-    key, title = "churn-bands", "Churn risk bands: customers and lifetime value"
+    key, title = "churn-bands", "Churn risk: customers and what they have spent"
     bands = marts["churn_bands"]
     if bands.empty:
         return Chart.no_data(key, title, NO_SCORES)
     per = bands.groupby("churn_risk_band")[["customers", "lifetime_value"]].sum()
     per = per.reindex(_ordered(bands["churn_risk_band"], BANDS))
+    shares = fmt.share_labels(per["lifetime_value"])
     figure = go.Figure(
         go.Bar(
             x=per.index, y=per["customers"],
             marker_color=[RISK_COLORS.get(b, "#7f8c8d") for b in per.index],
-            text=[f"LTV {v:,.0f}" for v in per["lifetime_value"]], textposition="outside",
-            hovertemplate="%{x} risk: %{y:,} customers<br>%{text}<extra></extra>",
+            text=[f"{fmt.money(v)} ({s})" for v, s in zip(per["lifetime_value"], shares,
+                                                         strict=True)],
+            textposition="outside", cliponaxis=False,
+            hovertemplate="%{x} risk: %{y:,} customers<br>spent %{text}<extra></extra>",
         )
     )  # fmt: skip
     styled(figure).update_layout(yaxis_title="customers")
-    return Chart(key, title, figure, "Bands: low < 0.4 ≤ medium < 0.7 ≤ high churn probability.")
+    return Chart(
+        key, title, figure,
+        "Labels: what the band's customers have spent so far. High risk: a 70% or higher "
+        "chance of not buying again soon; low: under 40%.",
+    )  # fmt: skip
 
 
 def churn_by_segment(marts: MartFrames) -> Chart:
-    key, title = "churn-by-segment", "Churn risk by RFM segment"
+    key, title = "churn-by-segment", "Churn risk by segment"
     bands = marts["churn_bands"]
     if bands.empty:
         return Chart.no_data(key, title, NO_SCORES)
@@ -135,7 +219,7 @@ def churn_by_segment(marts: MartFrames) -> Chart:
 
 
 def churn_distribution(marts: MartFrames) -> Chart:
-    key, title = "churn-distribution", "Churn probability distribution"
+    key, title = "churn-distribution", "How likely customers are to stop buying"
     histogram = marts["churn_histogram"]
     if histogram.empty:
         return Chart.no_data(key, title, NO_SCORES)
@@ -152,37 +236,48 @@ def churn_distribution(marts: MartFrames) -> Chart:
             marker_color=[RISK_COLORS["low" if b < 0.4 else "medium" if b < 0.7 else "high"]
                           for b in lower],
             customdata=[[b, b + 0.05] for b in lower],
-            hovertemplate="%{customdata[0]:.2f}–%{customdata[1]:.2f}: %{y:,} customers"
+            hovertemplate="%{customdata[0]:.0%}–%{customdata[1]:.0%}: %{y:,} customers"
             "<extra></extra>",
         )
     )  # fmt: skip
     styled(figure).update_layout(
-        xaxis={"range": [0, 1], "title": "churn probability (no sale in the label window)"},
+        xaxis={"range": [0, 1], "title": "chance of not buying again soon",
+               "tickformat": ".0%", "dtick": 0.1},
         yaxis_title="customers",
-    )
+    )  # fmt: skip
     return Chart(key, title, figure)
 
 
 def kpis(marts: MartFrames) -> list[Kpi]:
     segments, bands = marts["segments"], marts["churn_bands"]
+    types = marts["buyer_types"].set_index("buyer_type") if not marts["buyer_types"].empty else None
+    tiers = marts["value_tiers"].set_index("value_tier")
     customers = float(segments["customers"].sum()) if not segments.empty else None
-    revenue = float(segments["monetary"].sum()) if not segments.empty else 0.0
-    repeat = customers - float(segments["one_time_customers"].sum()) if customers else None
-    repeat_revenue = revenue - float(segments["one_time_monetary"].sum())
     scored = float(bands["customers"].sum()) if not bands.empty else None
     high = bands[bands["churn_risk_band"] == "high"]
+
+    def of_type(column: str, buyer_type: str = "repeat") -> float | None:
+        if types is None or buyer_type not in types.index:
+            return None
+        return float(types.loc[buyer_type, column])
+
     return [
-        Kpi("customers_with_sale", "Customers", customers, "count", "with a sale"),
-        Kpi("repeat_customer_share", "Repeat customers",
-            repeat / customers if customers and repeat is not None else None,
-            "percent", "2+ sales orders"),
+        Kpi("customers_with_sale", "Customers", customers, "count", "who bought something"),
+        Kpi("repeat_customer_share", "Repeat customers", of_type("customer_share"), "percent",
+            "2 or more completed orders"),
         Kpi("repeat_revenue_share", "Revenue from repeat customers",
-            repeat_revenue / revenue if revenue else None, "percent"),
+            of_type("revenue_share"), "percent", "of all net revenue"),
+        Kpi("repeat_revenue_multiple", "Repeat vs one-time", of_type("avg_revenue_vs_one_time"),
+            "multiple", "revenue per customer"),
+        Kpi("high_value_revenue_share", "Top 20% of customers",
+            float(tiers.loc["High", "revenue_share"]) if "High" in tiers.index else None,
+            "percent", "of net revenue"),
         Kpi("high_churn_risk_customers", "High churn risk",
             float(high["customers"].sum()) if scored else None, "count",
-            f"of {scored:,.0f} scored" if scored else "not scored yet"),
-        Kpi("high_churn_risk_value", "Lifetime value at high risk",
-            round(float(high["lifetime_value"].sum()), 2) if scored else None, "money"),
+            f"of {fmt.count(scored)} scored" if scored else "not scored yet"),
+        Kpi("high_churn_risk_value", "Spent by high-risk customers",
+            round(float(high["lifetime_value"].sum()), 2) if scored else None, "money",
+            "so far"),
     ]  # fmt: skip
 
 
@@ -190,15 +285,16 @@ def section(marts: MartFrames) -> Section:
     return Section(
         key="customers",
         title="Customer insights",
-        summary="RFM segments as of the latest sales day; churn risk from the newest churn "
-        "model that met its ROC AUC floor (marts/customer_health).",
+        summary="Who the best customers are, how many come back, and who may stop buying.",
         kpis=kpis(marts),
         charts=[
+            value_tiers(marts),
+            repeat_vs_one_time(marts),
+            top_customers(marts),
             segments_chart(marts),
             recency_frequency(marts),
             churn_bands(marts),
             churn_by_segment(marts),
             churn_distribution(marts),
-            repeat_vs_one_time(marts),
         ],
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from retail_platform.lib.dashboard import format as fmt
 from retail_platform.lib.dashboard.marts import MartFrames
 from retail_platform.lib.dashboard.model import (
     HEIGHT,
@@ -17,7 +18,7 @@ from retail_platform.lib.dashboard.model import (
     styled,
 )
 
-NO_SALES = "agg_daily_sales has no rows (load a day of landing files first)"
+NO_SALES = "no sales loaded yet"
 
 
 def store_labels(executive: pd.DataFrame) -> dict[str, str]:
@@ -77,17 +78,17 @@ def kpis(marts: MartFrames) -> list[Kpi]:
     change = week_over_week(weeks).iloc[0]
     weeks = weeks.iloc[0]
     first, latest = daily["transaction_date"].min(), daily["transaction_date"].max()
-    span = f"{first:%Y-%m-%d} to {latest:%Y-%m-%d}"
+    span = f"{first.day} {first:%b %Y} to {latest.day} {latest:%b %Y}"
     return [
         Kpi("net_revenue", "Net revenue", round(float(daily["net_revenue"].sum()), 2),
             "money", span),
-        Kpi("orders", "Orders", orders, "count", "completed + returned"),
+        Kpi("orders", "Orders", orders, "count", "completed and returned"),
         Kpi("customers", "Customers", float(segments["customers"].sum()), "count",
-            "distinct, with a sale"),
+            "who bought something"),
         Kpi("avg_order_value", "Average order value",
             round(sales_net / orders, 2) if orders else None, "money"),
         Kpi("net_revenue_last_7_days", "Net revenue, last 7 days",
-            round(float(weeks["last_7"]), 2), "money", f"to {latest:%Y-%m-%d}"),
+            round(float(weeks["last_7"]), 2), "money"),
         Kpi("net_revenue_wow_change", "Week over week",
             None if pd.isna(change) else float(change),
             "percent", "last 7 days vs the 7 before"),
@@ -105,14 +106,19 @@ def revenue_per_day(marts: MartFrames) -> Chart:
     )
     figure = go.Figure(
         [
-            go.Bar(x=days["transaction_date"], y=days["net_revenue"], name="net revenue"),
+            go.Bar(
+                x=days["transaction_date"], y=days["net_revenue"], name="net revenue",
+                hovertemplate="%{x|%a %d %b %Y}: $%{y:,.2f}<extra></extra>",
+            ),
             go.Scatter(
                 x=days["transaction_date"], y=days["last_week"], name="same day last week",
                 mode="lines", line={"color": "#444", "dash": "dot"},
+                hovertemplate="a week before: $%{y:,.2f}<extra></extra>",
             ),
         ]
     )  # fmt: skip
-    return Chart(key, title, styled(figure), wide=True)
+    fmt.money_axis(styled(figure), [*days["net_revenue"], *days["last_week"].dropna()])
+    return Chart(key, title, figure, wide=True)
 
 
 def orders_customers_aov(marts: MartFrames) -> Chart:
@@ -126,15 +132,17 @@ def orders_customers_aov(marts: MartFrames) -> Chart:
             go.Scatter(x=days["transaction_date"], y=days["orders"], name="orders"),
             go.Scatter(x=days["transaction_date"], y=days["customers"], name="customers"),
             go.Scatter(
-                x=days["transaction_date"], y=days["avg_order_value"], name="AOV (right)",
-                yaxis="y2", line={"dash": "dash"},
+                x=days["transaction_date"], y=days["avg_order_value"],
+                name="average order value (right)", yaxis="y2", line={"dash": "dash"},
+                hovertemplate="average order $%{y:,.2f}<extra></extra>",
             ),
         ]
     )  # fmt: skip
+    fmt.money_axis(styled(figure), days["avg_order_value"].dropna(), axis="yaxis2")
     figure.update_layout(yaxis2={"overlaying": "y", "side": "right", "showgrid": False})
     return Chart(
-        key, title, styled(figure),
-        "Customers are distinct per store and day, added over the stores.",
+        key, title, figure,
+        "A customer who buys in two stores on the same day counts in each.",
     )  # fmt: skip
 
 
@@ -151,14 +159,18 @@ def revenue_by_region_per_week(marts: MartFrames) -> Chart:
         return Chart.no_data(key, title, "fewer than 7 days of sales")
     figure = go.Figure(
         [
-            go.Bar(x=group["period"], y=group["net_revenue"], name=region)
+            go.Bar(
+                x=group["period"], y=group["net_revenue"], name=region,
+                hovertemplate=f"{region}, 7 days to %{{x|%d %b %Y}}: $%{{y:,.2f}}<extra></extra>",
+            )
             for region, group in weeks.groupby("region")
         ]
-    )
+    )  # fmt: skip
     figure.update_layout(barmode="stack", xaxis_title="7 days ending")
+    fmt.money_axis(styled(figure), weeks.groupby("period")["net_revenue"].sum())
     return Chart(
-        key, title, styled(figure),
-        f"Complete 7-day periods ending on {latest:%Y-%m-%d} and every 7 days before.",
+        key, title, figure,
+        f"Whole weeks only, the last one ending {latest:%d %b %Y}.",
     )  # fmt: skip
 
 
@@ -176,8 +188,8 @@ def week_over_week_by_region(marts: MartFrames) -> Chart:
             x=regions["region"], y=regions["change"],
             marker_color=["#2e9d5b" if c >= 0 else "#d1495b" for c in regions["change"]],
             customdata=regions[["last_7", "previous_7"]],
-            hovertemplate="%{x}: %{y:+.1%}<br>last 7 days %{customdata[0]:,.2f}"
-            "<br>7 before %{customdata[1]:,.2f}<extra></extra>",
+            hovertemplate="%{x}: %{y:+.1%}<br>last 7 days $%{customdata[0]:,.2f}"
+            "<br>7 days before $%{customdata[1]:,.2f}<extra></extra>",
         )
     )  # fmt: skip
     return Chart(key, title, styled(figure, percent_axis="y"))
@@ -194,27 +206,32 @@ def revenue_by_store(marts: MartFrames) -> Chart:
         .sum()
         .sort_values("net_revenue")
     )
+    total = stores["net_revenue"].sum()
     figure = go.Figure(
         [
             go.Bar(
                 y=[labels[s] for s in group["store_id"]], x=group["net_revenue"],
-                name=region, orientation="h",
+                name=region, orientation="h", textposition="outside", cliponaxis=False,
+                text=fmt.share_labels(group["net_revenue"], total),
+                hovertemplate="%{y}: $%{x:,.2f} (%{text})<extra></extra>",
             )
             for region, group in stores.groupby("region")
         ]
     )  # fmt: skip
-    styled(figure).update_layout(
-        yaxis={"categoryorder": "total ascending"}, height=max(HEIGHT, 26 * len(stores) + 80)
-    )
-    return Chart(key, title, figure)
+    fmt.money_axis(styled(figure), stores["net_revenue"], axis="xaxis")
+    figure.update_layout(
+        yaxis={"categoryorder": "total ascending"}, height=max(HEIGHT, 26 * len(stores) + 80),
+        margin={"r": 90},
+    )  # fmt: skip
+    return Chart(key, title, figure, "Labels: the store's share of all net revenue.")
 
 
 def section(marts: MartFrames) -> Section:
     return Section(
         key="executive",
         title="Executive summary",
-        summary="Sales by the contract's definitions: completed and returned orders count, "
-        "a returned order nets to zero on the day it was ordered.",
+        summary="Sales are completed and returned orders; the money of a returned order is "
+        "given back, so it adds no revenue.",
         kpis=kpis(marts),
         charts=[
             revenue_per_day(marts),

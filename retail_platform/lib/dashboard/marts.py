@@ -90,6 +90,37 @@ QUERIES: Mapping[str, MartQuery] = {
         where=_SCORED,
         group_by="floor(churn_probability * 20)",
     ),
+    "value_tiers": MartQuery(
+        "customer_value_tiers",
+        ("value_tier", "tier_order", "customers", "customer_share", "net_revenue",
+         "revenue_share", "avg_net_revenue_per_customer", "min_customer_net_spend",
+         "max_customer_net_spend", "repeat_customers"),
+    ),
+    "buyer_types": MartQuery(
+        "repeat_customer_revenue",
+        ("buyer_type", "type_order", "customers", "customer_share", "net_revenue",
+         "revenue_share", "avg_net_revenue_per_customer", "avg_revenue_vs_one_time"),
+    ),
+    "top_customers": MartQuery(
+        "top_customers",
+        ("revenue_rank", "customer_id", "city", "region", "loyalty_tier", "orders",
+         "completed_orders", "net_revenue", "revenue_share", "last_sale_date"),
+    ),
+    "cities": MartQuery(
+        "city_sales",
+        ("city", "region", "orders", "customers", "net_revenue", "revenue_share",
+         "avg_order_value", "revenue_rank"),
+    ),
+    "categories": MartQuery(
+        "category_sales",
+        ("month", "category", "orders", "units", "net_revenue", "revenue_share_of_month"),
+    ),
+    "discount_bands": MartQuery(
+        "discount_analysis",
+        ("discount_band", "band_order", "order_lines", "units", "unit_share",
+         "gross_revenue", "discount_amount", "net_revenue", "revenue_share", "cost_of_goods",
+         "gross_margin", "margin_rate"),
+    ),
     "inventory": MartQuery(
         "store_inventory_alerts",
         ("store_id", "product_id", "as_of_date", "on_hand", "reorder_point", "avg_daily_units",
@@ -105,10 +136,11 @@ QUERIES: Mapping[str, MartQuery] = {
 #: The marts the dashboard reads (the asset's upstream dependencies).
 MARTS_READ: tuple[str, ...] = tuple(dict.fromkeys(query.mart for query in QUERIES.values()))
 
-_DATE_COLUMNS = {"transaction_date", "month", "as_of_date"}
+_DATE_COLUMNS = {"transaction_date", "month", "as_of_date", "last_sale_date"}
 _TEXT_COLUMNS = {
     "store_id", "store_name", "region", "product_id", "product_name", "category",
     "employee_id", "full_name", "method", "segment", "churn_risk_band", "carrier",
+    "value_tier", "buyer_type", "customer_id", "city", "loyalty_tier", "discount_band",
 }  # fmt: skip
 
 

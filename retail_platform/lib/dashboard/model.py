@@ -9,7 +9,9 @@ from typing import Literal
 import pandas as pd
 import plotly.graph_objects as go
 
-KpiFormat = Literal["money", "count", "percent", "days", "text"]
+from retail_platform.lib.dashboard import format as fmt
+
+KpiFormat = Literal["money", "count", "percent", "multiple", "days", "text"]
 
 HEIGHT = 340
 RISK_COLORS = {"low": "#2e9d5b", "medium": "#f0a202", "high": "#d1495b"}
@@ -33,11 +35,13 @@ class Kpi:
         if value is None or (isinstance(value, float) and pd.isna(value)):
             return "–"
         if self.format == "money":
-            return f"{value:,.2f}"
+            return fmt.money(value)
         if self.format == "count":
-            return f"{int(value):,}"
+            return fmt.count(value)
         if self.format == "percent":
-            return f"{value:+.1%}" if self.key.endswith("_change") else f"{value:.1%}"
+            return fmt.percent(value, signed=self.key.endswith("_change"))
+        if self.format == "multiple":
+            return fmt.multiple(value)
         if self.format == "days":
             return f"{value:,.1f} days"
         return str(value)
@@ -78,6 +82,9 @@ def styled(figure: go.Figure, *, percent_axis: str | None = None) -> go.Figure:
         hovermode="closest",
         colorway=PALETTE,
     )
+    # Counts with thousands separators ("12,000", not plotly's "12k"); a category axis
+    # ignores it, a money axis (format.money_axis) replaces it with its own labels.
+    figure.update_yaxes(tickformat=",~f")
     if percent_axis == "y":
         figure.update_yaxes(tickformat=".1~%")
     elif percent_axis == "x":

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from retail_platform.lib.dashboard import format as fmt
 from retail_platform.lib.dashboard.executive import store_labels
 from retail_platform.lib.dashboard.marts import MartFrames
 from retail_platform.lib.dashboard.model import HEIGHT, Chart, Kpi, Section, styled, weighted
 
 COVER_CAP = 60  # days; the histogram's last bin holds everything above
 LOWEST = 15
-NO_STOCK = "store_inventory_alerts has no rows (no inventory snapshot loaded)"
-NO_SHIPMENTS = "shipping_performance has no rows (no shipments loaded)"
+NO_STOCK = "no stock count loaded yet"
+NO_SHIPMENTS = "no shipments loaded yet"
 
 
 def _product_names(marts: MartFrames) -> dict[str, str]:
@@ -44,11 +45,11 @@ def stock_alerts(marts: MartFrames) -> Chart:
         margin={"l": 200}, height=max(HEIGHT, 26 * len(stores) + 80), xaxis_title="products"
     )
     as_of = stock["as_of_date"].max()
-    return Chart(key, title, figure, f"Stock on {as_of:%Y-%m-%d}, the latest inventory day.")
+    return Chart(key, title, figure, f"Stock at the latest count, {as_of:%d %b %Y}.")
 
 
 def days_of_cover(marts: MartFrames) -> Chart:
-    key, title = "days-of-cover", "Days of cover (on hand ÷ average daily units, 28 days)"
+    key, title = "days-of-cover", "Days of stock left at the recent rate of sales"
     stock = marts["inventory"]
     covered = stock.dropna(subset=["days_of_cover"])
     if covered.empty:
@@ -66,11 +67,17 @@ def days_of_cover(marts: MartFrames) -> Chart:
     )  # fmt: skip
     styled(figure).update_layout(
         barmode="stack", xaxis_title=f"days of cover ({COVER_CAP}+ in the last bin)",
-        yaxis_title="store × product",
+        yaxis_title="products in stores",
     )  # fmt: skip
     without = len(stock) - len(covered)
-    return Chart(key, title, figure, f"{without:,} store × product lines had no sales in the "
-                 "28 days and have no days of cover.")  # fmt: skip
+    left_out = (
+        f" {without:,} products in stores sold nothing in those 4 weeks and are left out."
+        if without
+        else ""
+    )
+    return Chart(
+        key, title, figure, "Units in stock ÷ units sold a day over the last 4 weeks." + left_out
+    )
 
 
 def lowest_cover(marts: MartFrames) -> Chart:
@@ -121,18 +128,12 @@ def on_time_and_delay(marts: MartFrames) -> Chart:
     )  # fmt: skip
     styled(figure, percent_axis="y").update_layout(
         yaxis={"range": [0, 1]},
-        yaxis2={
-            "overlaying": "y",
-            "side": "right",
-            "showgrid": False,
-            "rangemode": "tozero",
-            "tickformat": ".2f",
-            "title": "days late",
-        },
+        yaxis2={"overlaying": "y", "side": "right", "showgrid": False},
     )
+    fmt.round_axis(figure, shipping["avg_delay_days"], axis="yaxis2", title="days late")
     return Chart(
         key, title, figure,
-        "Among delivered shipments; an early delivery counts as 0 days late.",
+        "Of the delivered shipments; an early delivery counts as on time, 0 days late.",
     )  # fmt: skip
 
 
@@ -150,7 +151,7 @@ def damage_and_loss(marts: MartFrames) -> Chart:
         ]
     )  # fmt: skip
     styled(figure, percent_axis="y").update_layout(barmode="group")
-    return Chart(key, title, figure, "Shares of all shipments of the carrier.")
+    return Chart(key, title, figure, "Shares of all the carrier's shipments.")
 
 
 def kpis(marts: MartFrames) -> list[Kpi]:
@@ -160,9 +161,9 @@ def kpis(marts: MartFrames) -> list[Kpi]:
     return [
         Kpi("below_reorder_point", "Below reorder point",
             float(stock["below_reorder_point"].sum()) if as_of is not None else None, "count",
-            f"of {len(stock):,} store × product, {as_of:%Y-%m-%d}" if as_of is not None else ""),
-        Kpi("median_days_of_cover", "Median days of cover",
-            float(cover.median()) if not cover.empty else None, "days"),
+            f"of {len(stock):,} products in stores" if as_of is not None else ""),
+        Kpi("median_days_of_cover", "Days of stock left",
+            float(cover.median()) if not cover.empty else None, "days", "median"),
         Kpi("shipments", "Shipments",
             float(shipping["shipments"].sum()) if not shipping.empty else None, "count"),
         Kpi("on_time_rate", "On time", weighted(shipping["on_time_rate"], shipping["delivered"]),
@@ -176,8 +177,7 @@ def section(marts: MartFrames) -> Section:
     return Section(
         key="operations",
         title="Inventory & shipping",
-        summary="Stock on the latest inventory day against recent sales, and how each "
-        "carrier delivers.",
+        summary="What is running low in the stores, and how well each carrier delivers.",
         kpis=kpis(marts),
         charts=[
             stock_alerts(marts),

@@ -21,6 +21,9 @@ body { margin: 0; font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-ser
 header { background: #1f2d3d; color: white; padding: 14px 28px 0; position: sticky; top: 0;
          z-index: 10; }
 header h1 { margin: 0; font-size: 22px; }
+header .as-of { display: inline-block; margin-left: 14px; padding: 3px 10px; border-radius: 12px;
+                background: #2e9d5b; color: white; font-size: 13px; font-weight: normal;
+                vertical-align: middle; }
 header .meta { margin: 4px 0 10px; color: #c5cfdb; font-size: 13px; }
 nav a { display: inline-block; color: #dfe6ee; text-decoration: none; padding: 8px 14px;
         border-bottom: 3px solid transparent; font-size: 14px; }
@@ -95,7 +98,19 @@ def _section(section: Section) -> str:
     )
 
 
-def render_page(sections: list[Section], *, title: str, meta: str, footer: str) -> str:
+def render_page(
+    sections: list[Section],
+    *,
+    title: str,
+    as_of: str | None,
+    as_of_text: str,
+    meta: str,
+    source: str,
+    footer: str,
+) -> str:
+    """The page; ``as_of`` (YYYY-MM-DD, the latest day with sales) is its one "data as of"
+    badge, ``as_of_text`` what the badge says. ``source`` (where the marts were read) is
+    kept in the markup for whoever debugs the page, not shown to its readers."""
     nav = "".join(f'<a href="#{html.escape(s.key)}">{html.escape(s.title)}</a>' for s in sections)
     body = "".join(_section(s) for s in sections)
     return (
@@ -105,7 +120,10 @@ def render_page(sections: list[Section], *, title: str, meta: str, footer: str) 
         f"<title>{html.escape(title)}</title><style>{STYLE}</style>"
         "<script>window.PlotlyConfig = {MathJaxConfig: 'local'};</script>"
         f'<script type="text/javascript">{get_plotlyjs()}</script></head>'
-        f"<body><header><h1>{html.escape(title)}</h1>"
-        f'<p class="meta">{html.escape(meta)}</p><nav>{nav}</nav></header>'
+        f"<body><header><h1>{html.escape(title)}"
+        f'<span class="as-of" data-as-of="{html.escape(as_of or "")}">'
+        f"{html.escape(as_of_text)}</span></h1>"
+        f'<p class="meta" data-source="{html.escape(source)}">{html.escape(meta)}</p>'
+        f"<nav>{nav}</nav></header>"
         f"<main>{body}</main><footer>{html.escape(footer)}</footer></body></html>\n"
     )
