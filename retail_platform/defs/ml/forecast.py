@@ -1,0 +1,147 @@
+"""The sales forecast (group ``ml``, schema ``retail_ml``).
+
+``ml/daily_net_revenue`` is a dbt model (sql/models/ml): net revenue per day and store,
+and their total. ``ml/sales_forecast`` makes a new forecast version with the configured
+engine: a backtest (trained up to 28 days before the last day, scored on those 28 days
+against the seasonal-naive forecast), then the 28 days after the last day. Its table
+keeps the newest versions, each marked with whether it passed the gate;
+``marts/sales_vs_forecast`` shows the newest that did, so a weak retrain never replaces a
+good forecast.
+
+The gate, check ``beats_seasonal_naive`` (lib/forecast/metrics.py), is blocking: when it
+fails the run stops before the mart and the dashboard.
+"""
+
+from collections.abc import Iterator
+
+import dagster as dg
+import pandas as pd
+
+from retail_platform.defs.ml.assets import ML_SCHEMA, OWNERS, model_version
+from retail_platform.lib.forecast.backtest import (
+    TABLE_COLUMNS,
+    NotEnoughHistory,
+    as_table,
+    forecast_version,
+    kept_versions,
+)
+from retail_platform.lib.forecast.engine import ForecastEngine, read_history
+from retail_platform.lib.forecast.metrics import HORIZON_DAYS, MIN_WEEKLY_STRENGTH
+from retail_platform.lib.targets import WAREHOUSE_POOL, Target
+from retail_platform.lib.warehouse import Warehouse
+
+SALES_HISTORY = dg.AssetKey(["ml", "daily_net_revenue"])
+SALES_FORECAST = dg.AssetKey(["ml", "sales_forecast"])
+SALES_VS_FORECAST = dg.AssetKey(["marts", "sales_vs_forecast"])
+FORECAST_TABLE = f"{ML_SCHEMA}.sales_forecast"
+GATE_CHECK = "beats_seasonal_naive"
+
+
+def earlier_versions(warehouse: Warehouse, context: dg.AssetExecutionContext) -> pd.DataFrame:
+    """The rows the table holds now (the versions kept so far); none before the first."""
+    columns = ", ".join(TABLE_COLUMNS)
+    try:
+        rows = warehouse.frame(f"SELECT {columns} FROM {FORECAST_TABLE}")
+    except Exception as error:  # noqa: BLE001 - a first run has no table; either way, start anew
+        context.log.info(f"no earlier forecast versions ({type(error).__name__}): starting anew")
+        return as_table(pd.DataFrame())
+    rows.columns = [c.lower() for c in rows.columns]  # the BigQuery IO manager's upper case
+    return as_table(rows)
+
+
+def forecast_assets(target: Target) -> list[dg.AssetsDefinition]:
+    engine_kind = "sklearn" if target.churn_engine == "sklearn" else "bigqueryml"
+
+    @dg.asset(
+        key=SALES_FORECAST,
+        deps=[SALES_HISTORY],
+        group_name="ml",
+        pool=WAREHOUSE_POOL,
+        kinds={"python", "pandas", engine_kind, target.warehouse_kind},
+        owners=OWNERS,
+        metadata={
+            "schema": ML_SCHEMA,
+            "dagster/column_schema": dg.TableSchema(
+                columns=[
+                    dg.TableColumn("store_id", "string", "store, or all_stores (their sum)"),
+                    dg.TableColumn("forecast_date", "date"),
+                    dg.TableColumn("forecast_kind", "string", "backtest or forecast"),
+                    dg.TableColumn("forecast", "float", "point forecast of net revenue"),
+                    dg.TableColumn("forecast_lower", "float", "prediction interval, lower"),
+                    dg.TableColumn("forecast_upper", "float", "prediction interval, upper"),
+                    dg.TableColumn("interval_level", "float", "0.8: an 80 % interval"),
+                    dg.TableColumn("model_version", "string"),
+                    dg.TableColumn("trained_through", "date", "last day the model saw"),
+                    dg.TableColumn("passed_gate", "boolean", "the version passed its gate"),
+                    dg.TableColumn("engine", "string", "sklearn or bigquery ml"),
+                ]
+            ),
+        },
+        check_specs=[
+            dg.AssetCheckSpec(
+                name=GATE_CHECK,
+                asset=SALES_FORECAST,
+                blocking=True,
+                description=(
+                    f"On the backtest (trained up to the last day - {HORIZON_DAYS}, scored on "
+                    f"the {HORIZON_DAYS} days after), the forecast beats the seasonal-naive "
+                    "forecast (the last observed week repeated): MASE < 1 for the total and "
+                    "for the median store, and the total's history has a weekly pattern "
+                    f"(weekly strength >= {MIN_WEEKLY_STRENGTH}). Records MASE, sMAPE and "
+                    "both MAEs. Blocking: a failed version is kept for inspection but never "
+                    "shown. A history too short to backtest (under 56 days) makes no version "
+                    "and no check result: nothing to judge yet."
+                ),
+            )
+        ],
+        description=(
+            f"Daily net revenue per store and in total for the {HORIZON_DAYS} days after the "
+            "last day with sales, with an 80 % prediction interval, and the backtest that "
+            "judged it; every materialization is a new version (the table keeps the newest "
+            "ten and the newest that passed the gate)."
+        ),
+    )
+    def sales_forecast(
+        context: dg.AssetExecutionContext, forecast_engine: ForecastEngine, warehouse: Warehouse
+    ) -> Iterator[dg.Output | dg.AssetCheckResult]:
+        history = read_history(warehouse)
+        earlier = earlier_versions(warehouse, context)
+        version = model_version(context.run.run_id)
+        try:
+            made = forecast_version(forecast_engine, warehouse, history, version)
+        except NotEnoughHistory as short:
+            # Nothing to judge: no check result (neither a pass nor a failure), the table
+            # as it was, and the reason on the materialization and in the log.
+            context.log.warning(f"no new forecast version: {short}")
+            yield dg.Output(
+                earlier,
+                metadata={
+                    "dagster/row_count": len(earlier),
+                    "model_version": "",
+                    "not_evaluated": str(short),
+                },
+            )
+            return
+        table = kept_versions(earlier, made.rows, forecast_engine.keep_versions)
+        forecast_engine.prune(protected=set(table["model_version"]))
+        metrics = made.backtest.metadata()
+        context.log.info(f"sales forecast {version}: {metrics}")
+        yield dg.Output(
+            table,
+            metadata={
+                "dagster/row_count": len(table),
+                "model_version": version,
+                "engine": forecast_engine.kind,
+                "trained_through": made.trained_through.isoformat(),
+                "passed_gate": made.backtest.passed,
+                "versions_kept": int(table["model_version"].nunique()),
+                **metrics,
+            },
+        )
+        yield dg.AssetCheckResult(
+            check_name=GATE_CHECK,
+            passed=made.backtest.passed,
+            metadata={"model_version": version, **metrics},
+        )
+
+    return [sales_forecast]
