@@ -9,7 +9,7 @@ keeps the newest versions, each marked with whether it passed the gate;
 good forecast.
 
 The gate, check ``beats_seasonal_naive`` (lib/forecast/metrics.py), is blocking: when it
-fails the run stops before the mart and the dashboard.
+fails, the run fails without rebuilding the mart (or anything that reads it).
 """
 
 from collections.abc import Iterator
