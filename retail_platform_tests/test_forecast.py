@@ -129,6 +129,20 @@ def test_the_engine_finds_a_weekly_pattern_it_was_not_told_and_beats_the_naive_f
     assert len(made.rows) == 2 * 28 * (len(STORE_LEVELS) + 1)
 
 
+def test_the_backtest_sees_nothing_after_its_origin():
+    history = synthetic_history(date(2025, 1, 6), 140)
+    origin = history["transaction_date"].max() - timedelta(days=28)
+    later = history["transaction_date"] > origin
+    altered = history.assign(net_revenue=history["net_revenue"].where(~later, 0.0))
+    engine = SklearnForecastEngine()
+    made = forecast_version(engine, NoWarehouse(), history, "v1").rows
+    blind = forecast_version(engine, NoWarehouse(), altered, "v1").rows
+    columns = ["store_id", "forecast_date", "forecast", "forecast_lower", "forecast_upper"]
+    backtest = made["forecast_kind"] == "backtest"
+    assert made.loc[backtest, columns].equals(blind.loc[backtest, columns])
+    assert not made.loc[~backtest, columns].equals(blind.loc[~backtest, columns])
+
+
 def test_a_shopping_day_seen_a_year_ago_is_forecast_from_it():
     history = synthetic_history(date(2024, 9, 2), 440, black_friday_lift=2.5, noise=0.05)
     through = date(2025, 11, 14)  # two weeks before Black Friday 2025
@@ -230,14 +244,14 @@ def test_the_gate_passes_on_the_simulated_shop(forecast):
 
 
 def test_the_history_is_the_contracts_net_revenue_every_day(forecast, contract):
-    rows = forecast["platform"].frame(
+    rows = forecast["platform"].query(  # exact decimals (a DataFrame would make them floats)
         "SELECT transaction_date, store_id, net_revenue FROM retail_ml.daily_net_revenue"
     )
     daily = contract.daily_sales()
     stores = {store for _, store in daily}
     days = [MONTHS_START + timedelta(days=i) for i in range(MONTHS_DAYS)]
     assert len(rows) == len(days) * (len(stores) + 1)  # dense, and the total
-    got = {(r.transaction_date.date(), r.store_id): r.net_revenue for r in rows.itertuples()}
+    got = {(day, store): value for day, store, value in rows}
     for day in days:
         expected = {s: daily[(day, s)]["net_revenue"] if (day, s) in daily else Decimal(0)
                     for s in stores}  # fmt: skip
@@ -247,26 +261,26 @@ def test_the_history_is_the_contracts_net_revenue_every_day(forecast, contract):
 
 
 def test_the_mart_puts_the_contracts_actuals_beside_the_forecast(forecast, contract):
-    rows = forecast["platform"].frame("SELECT * FROM retail_marts.sales_vs_forecast")
+    rows = forecast["platform"].query(
+        "SELECT forecast_date, store_id, forecast_kind, actual_net_revenue, forecast_lower, "
+        "forecast_upper, within_interval, model_version FROM retail_marts.sales_vs_forecast"
+    )
     daily = contract.daily_sales()
     stores = {store for _, store in daily}
     assert len(rows) == 2 * 28 * (len(stores) + 1)
-    backtest = rows[rows["forecast_kind"] == "backtest"]
-    ahead = rows[rows["forecast_kind"] == "forecast"]
-    assert backtest["forecast_date"].dt.date.max() == LAST_DAY
-    assert ahead["forecast_date"].dt.date.min() == LAST_DAY + timedelta(days=1)
-    assert ahead["actual_net_revenue"].isna().all()  # not landed yet
-    assert ahead["within_interval"].isna().all()
-    for row in backtest.itertuples():
-        day = row.forecast_date.date()
-        if row.store_id == TOTAL:
+    backtest = [r for r in rows if r[2] == "backtest"]
+    ahead = [r for r in rows if r[2] == "forecast"]
+    assert max(r[0] for r in backtest) == LAST_DAY
+    assert min(r[0] for r in ahead) == LAST_DAY + timedelta(days=1)
+    assert all(r[3] is None and r[6] is None for r in ahead)  # not landed yet
+    for day, store, _, actual, lower, upper, within, _ in backtest:
+        if store == TOTAL:
             expected = sum(v["net_revenue"] for (d, _), v in daily.items() if d == day)
         else:
-            expected = daily[(day, row.store_id)]["net_revenue"]
-        assert row.actual_net_revenue == expected, (day, row.store_id)
-        inside = row.forecast_lower <= float(expected) <= row.forecast_upper
-        assert row.within_interval == inside
-    assert rows["model_version"].nunique() == 1
+            expected = daily[(day, store)]["net_revenue"]
+        assert actual == expected, (day, store)
+        assert within == (lower <= float(expected) <= upper)
+    assert len({r[7] for r in rows}) == 1
 
 
 def test_shuffled_dates_fail_the_gate_and_the_mart_keeps_the_forecast_that_passed(
