@@ -135,8 +135,9 @@ def test_forecast_reads_the_model_with_a_horizon_and_an_interval_level():
 
 def test_drop_model_parses():
     tree = parse(forecast_bqml.drop_model_sql(FORECAST_MODEL))
-    assert isinstance(tree, exp.Drop) and tree.kind == "MODEL"
-    assert tree.this.sql(dialect="bigquery") == f"`{FORECAST_MODEL}`"
+    assert isinstance(tree, exp.Drop) and tree.kind == "MODEL" and tree.args["exists"]
+    (model,) = tree.args["tables"]
+    assert model.sql(dialect="bigquery") == f"`{FORECAST_MODEL}`"
 
 
 @pytest.mark.parametrize("name", ["retail_ml.x; DROP TABLE t", "a.b`c", "no_dataset"])
