@@ -89,8 +89,8 @@ def forecast_assets(target: Target) -> list[dg.AssetsDefinition]:
                     "for the median store, and the total's history has a weekly pattern "
                     f"(weekly strength >= {MIN_WEEKLY_STRENGTH}). Records MASE, sMAPE and "
                     "both MAEs. Blocking: a failed version is kept for inspection but never "
-                    "shown. A history too short to backtest (under 56 days) makes no version "
-                    "and no check result: nothing to judge yet."
+                    "shown. A history too short to backtest (under 56 days) makes no version and "
+                    "a warning: nothing to judge yet."
                 ),
             )
         ],
@@ -110,8 +110,8 @@ def forecast_assets(target: Target) -> list[dg.AssetsDefinition]:
         try:
             made = forecast_version(forecast_engine, warehouse, history, version)
         except NotEnoughHistory as short:
-            # Nothing to judge: no check result (neither a pass nor a failure), the table
-            # as it was, and the reason on the materialization and in the log.
+            # Nothing to judge: the table as it was, and a warning (not a pass, and not a
+            # failure that would block) that says why.
             context.log.warning(f"no new forecast version: {short}")
             yield dg.Output(
                 earlier,
@@ -120,6 +120,12 @@ def forecast_assets(target: Target) -> list[dg.AssetsDefinition]:
                     "model_version": "",
                     "not_evaluated": str(short),
                 },
+            )
+            yield dg.AssetCheckResult(
+                check_name=GATE_CHECK,
+                passed=False,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"not_evaluated": str(short)},
             )
             return
         table = kept_versions(earlier, made.rows, forecast_engine.keep_versions)
