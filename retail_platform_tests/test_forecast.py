@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from retail_platform.defs.ml.forecast import (
+    FORECAST_VERSIONS,
     GATE_CHECK,
     SALES_FORECAST,
     SALES_HISTORY,
@@ -24,6 +25,7 @@ from retail_platform.lib.forecast.backtest import (
     as_table,
     forecast_version,
     kept_versions,
+    newest_passed,
 )
 from retail_platform.lib.forecast.calendar import black_friday, calendar_features
 from retail_platform.lib.forecast.engine import SklearnForecastEngine
@@ -186,13 +188,18 @@ def test_the_table_keeps_the_newest_versions_and_the_newest_that_passed():
     for name, passed in (("v1", True), ("v2", False), ("v3", False), ("v4", False)):
         table = kept_versions(table, version(name, passed), keep=2)
     assert sorted(table["model_version"]) == ["v1", "v3", "v4"]
+    assert set(newest_passed(table)["model_version"]) == {"v1"}  # what is published
     table = kept_versions(table, version("v5", True), keep=2)
     assert sorted(table["model_version"]) == ["v4", "v5"]
+    assert set(newest_passed(table)["model_version"]) == {"v5"}
+    assert newest_passed(version("v6", False)).empty
 
 
 # --------------------------------------------------- through Dagster, on the simulated shop
 
 FORECAST_ASSETS = forecast_assets(local_platform.LOCAL)
+#: The forecast's run after the history: versions (the gate), published, the mart.
+FORECAST = [FORECAST_VERSIONS, SALES_FORECAST, SALES_VS_FORECAST]
 
 
 def run_forecast(
@@ -218,7 +225,7 @@ def gate_of(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
 def forecast(months, tmp_path_factory) -> dict:
     """The four simulated months' history, a forecast version and the mart, one run."""
     platform = months.copy_to(tmp_path_factory.mktemp("forecast"))
-    result = run_forecast(platform, [SALES_HISTORY, SALES_FORECAST, SALES_VS_FORECAST])
+    result = run_forecast(platform, [SALES_HISTORY, *FORECAST])
     return {"platform": platform, "result": result}
 
 
@@ -297,21 +304,21 @@ def test_shuffled_dates_fail_the_gate_and_the_mart_keeps_the_forecast_that_passe
         connection.register("shuffled", shuffled)
         connection.execute("DELETE FROM retail_ml.daily_net_revenue")
         connection.execute("INSERT INTO retail_ml.daily_net_revenue BY NAME SELECT * FROM shuffled")
-    result = run_forecast(platform, [SALES_FORECAST, SALES_VS_FORECAST], raise_on_error=False)
+    result = run_forecast(platform, FORECAST, raise_on_error=False)
     assert not result.success
     gate = gate_of(result)
     assert not gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR
     metadata = {k: v.value for k, v in gate.metadata.items()}
     assert metadata["weekly_strength"] < MIN_WEEKLY_STRENGTH
-    # Blocking: the mart was not rebuilt in this run, and it still shows the version that
-    # passed; the failed one is in the table, marked, for inspection.
+    # Blocking: neither the published forecast nor the mart was rebuilt in this run, and the
+    # mart still shows the version that passed; the failed one is kept, for inspection.
     built = {e.asset_key for e in result.get_asset_materialization_events()}
-    assert SALES_FORECAST in built and SALES_VS_FORECAST not in built
+    assert FORECAST_VERSIONS in built and not {SALES_FORECAST, SALES_VS_FORECAST} & built
     after = platform.frame("SELECT DISTINCT model_version FROM retail_marts.sales_vs_forecast")
     assert after.equals(before)
     versions = platform.frame(
-        "SELECT model_version, bool_and(passed_gate) AS passed FROM retail_ml.sales_forecast "
-        "GROUP BY 1 ORDER BY 1"
+        "SELECT model_version, bool_and(passed_gate) AS passed "
+        "FROM retail_ml.sales_forecast_versions GROUP BY 1 ORDER BY 1"
     )
     assert versions["passed"].tolist() == [True, False]
 
@@ -321,17 +328,18 @@ def test_a_week_is_too_short_to_judge_and_makes_no_version(week, tmp_path):
     that it judged nothing (a warning blocks nothing), and the mart is empty."""
     platform = week.copy_to(tmp_path)
     last = WEEK_START + timedelta(days=WEEK_DAYS - 1)
-    result = run_forecast(platform, [SALES_HISTORY, SALES_FORECAST, SALES_VS_FORECAST], last)
+    result = run_forecast(platform, [SALES_HISTORY, *FORECAST], last)
     assert result.success
     gate = gate_of(result)
     assert not gate.passed and gate.severity == dg.AssetCheckSeverity.WARN
     assert "needs 56 days" in gate.metadata["not_evaluated"].value
     (event,) = [
-        e for e in result.get_asset_materialization_events() if e.asset_key == SALES_FORECAST
+        e for e in result.get_asset_materialization_events() if e.asset_key == FORECAST_VERSIONS
     ]
     metadata = event.step_materialization_data.materialization.metadata
     assert "needs 56 days" in metadata["not_evaluated"].value
     # No version: the IO manager writes no table for no rows (or an empty one).
-    if "retail_ml.sales_forecast" in platform.tables("retail_ml"):
-        assert platform.query("SELECT count(*) FROM retail_ml.sales_forecast") == [(0,)]
+    for table in ("retail_ml.sales_forecast_versions", "retail_ml.sales_forecast"):
+        if table in platform.tables("retail_ml"):
+            assert platform.query(f"SELECT count(*) FROM {table}") == [(0,)]
     assert platform.query("SELECT count(*) FROM retail_marts.sales_vs_forecast") == [(0,)]

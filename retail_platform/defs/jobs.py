@@ -6,13 +6,18 @@ import dagster as dg
 
 from retail_platform.defs.dashboard.assets import DASHBOARD
 from retail_platform.defs.ml.assets import CHURN_FEATURES, CHURN_MODEL, CHURN_SCORES
-from retail_platform.defs.ml.forecast import SALES_FORECAST, SALES_HISTORY, SALES_VS_FORECAST
+from retail_platform.defs.ml.forecast import (
+    FORECAST_VERSIONS,
+    SALES_FORECAST,
+    SALES_HISTORY,
+    SALES_VS_FORECAST,
+)
 
 CUSTOMER_HEALTH = dg.AssetKey(["marts", "customer_health"])
 
 everything = dg.AssetSelection.groups("raw", "silver", "gold", "ml", "marts")
 churn = dg.AssetSelection.assets(CHURN_FEATURES, CHURN_MODEL, CHURN_SCORES)
-forecast = dg.AssetSelection.assets(SALES_HISTORY, SALES_FORECAST)
+forecast = dg.AssetSelection.assets(SALES_HISTORY, FORECAST_VERSIONS, SALES_FORECAST)
 # What a day's files change: every layer but ml's. Churn features and scores
 # cover every customer (recency moves for all of them each day), so their cost grows with
 # the customer base; they refresh on their own daily schedule, off the file-to-marts path.
@@ -84,7 +89,8 @@ forecast_retrain = dg.define_asset_job(
     selection=forecast | dg.AssetSelection.assets(SALES_VS_FORECAST, DASHBOARD),
     description=(
         "Rebuild the daily net revenue history from the marts, backtest and make a new sales "
-        "forecast version (28 days ahead), refresh marts/sales_vs_forecast and the dashboard. "
+        "forecast version (28 days ahead), publish the newest that passed its gate, refresh "
+        "marts/sales_vs_forecast and the dashboard. "
         "Weekly on a schedule; on demand from the UI."
     ),
 )

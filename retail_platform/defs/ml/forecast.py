@@ -1,15 +1,17 @@
-"""The sales forecast (group ``ml``, schema ``retail_ml``).
+"""The sales forecast (group ``ml``, schema ``retail_ml``), built as the churn model is.
 
 ``ml/daily_net_revenue`` is a dbt model (sql/models/ml): net revenue per day and store,
-and their total. ``ml/sales_forecast`` makes a new forecast version with the configured
-engine: a backtest (trained up to 28 days before the last day, scored on those 28 days
-against the seasonal-naive forecast), then the 28 days after the last day. Its table
-keeps the newest versions, each marked with whether it passed the gate;
-``marts/sales_vs_forecast`` shows the newest that did, so a weak retrain never replaces a
+and their total. ``ml/sales_forecast_versions`` makes a new forecast version with the
+configured engine: a backtest (trained up to 28 days before the last day, scored on those
+28 days against the seasonal-naive forecast), then the 28 days after the last day; its
+table keeps the newest versions, each marked with whether it passed the gate.
+``ml/sales_forecast`` publishes the newest version that passed, and
+``marts/sales_vs_forecast`` puts it beside the actuals, so a weak retrain never replaces a
 good forecast.
 
 The gate, check ``beats_seasonal_naive`` (lib/forecast/metrics.py), is blocking: when it
-fails, the run fails without rebuilding the mart (or anything that reads it).
+fails, the run fails before ``ml/sales_forecast`` and the mart, which keep the last
+version that passed.
 """
 
 from collections.abc import Iterator
@@ -24,6 +26,7 @@ from retail_platform.lib.forecast.backtest import (
     as_table,
     forecast_version,
     kept_versions,
+    newest_passed,
 )
 from retail_platform.lib.forecast.engine import ForecastEngine, read_history
 from retail_platform.lib.forecast.metrics import HORIZON_DAYS, MIN_WEEKLY_STRENGTH
@@ -31,56 +34,60 @@ from retail_platform.lib.targets import WAREHOUSE_POOL, Target
 from retail_platform.lib.warehouse import Warehouse
 
 SALES_HISTORY = dg.AssetKey(["ml", "daily_net_revenue"])
+FORECAST_VERSIONS = dg.AssetKey(["ml", "sales_forecast_versions"])
 SALES_FORECAST = dg.AssetKey(["ml", "sales_forecast"])
 SALES_VS_FORECAST = dg.AssetKey(["marts", "sales_vs_forecast"])
-FORECAST_TABLE = f"{ML_SCHEMA}.sales_forecast"
+VERSIONS_TABLE = f"{ML_SCHEMA}.sales_forecast_versions"
 GATE_CHECK = "beats_seasonal_naive"
 
 
-def earlier_versions(warehouse: Warehouse, context: dg.AssetExecutionContext) -> pd.DataFrame:
-    """The rows the table holds now (the versions kept so far); none before the first."""
+def stored_versions(warehouse: Warehouse, context: dg.AssetExecutionContext) -> pd.DataFrame:
+    """The rows the versions table holds now; none before the first version."""
     columns = ", ".join(TABLE_COLUMNS)
     try:
-        rows = warehouse.frame(f"SELECT {columns} FROM {FORECAST_TABLE}")
+        rows = warehouse.frame(f"SELECT {columns} FROM {VERSIONS_TABLE}")
     except Exception as error:  # noqa: BLE001 - a first run has no table; either way, start anew
-        context.log.info(f"no earlier forecast versions ({type(error).__name__}): starting anew")
+        context.log.info(f"no earlier forecast versions ({type(error).__name__})")
         return as_table(pd.DataFrame())
     rows.columns = [c.lower() for c in rows.columns]  # the BigQuery IO manager's upper case
     return as_table(rows)
 
 
+def _columns(*extra: dg.TableColumn) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn("store_id", "string", "store, or all_stores (their sum)"),
+            dg.TableColumn("forecast_date", "date"),
+            dg.TableColumn("forecast_kind", "string", "backtest or forecast"),
+            dg.TableColumn("forecast", "float", "point forecast of net revenue"),
+            dg.TableColumn("forecast_lower", "float", "prediction interval, lower bound"),
+            dg.TableColumn("forecast_upper", "float", "prediction interval, upper bound"),
+            dg.TableColumn("interval_level", "float", "0.8: an 80 % interval"),
+            dg.TableColumn("model_version", "string"),
+            dg.TableColumn("trained_through", "date", "the last day the row's model saw"),
+            dg.TableColumn("passed_gate", "boolean", "the version passed its gate"),
+            dg.TableColumn("engine", "string", "sklearn or bigquery ml"),
+            *extra,
+        ]
+    )
+
+
 def forecast_assets(target: Target) -> list[dg.AssetsDefinition]:
     engine_kind = "sklearn" if target.churn_engine == "sklearn" else "bigqueryml"
+    kinds = {"python", "pandas", engine_kind, target.warehouse_kind}
 
     @dg.asset(
-        key=SALES_FORECAST,
+        key=FORECAST_VERSIONS,
         deps=[SALES_HISTORY],
         group_name="ml",
         pool=WAREHOUSE_POOL,
-        kinds={"python", "pandas", engine_kind, target.warehouse_kind},
+        kinds=kinds,
         owners=OWNERS,
-        metadata={
-            "schema": ML_SCHEMA,
-            "dagster/column_schema": dg.TableSchema(
-                columns=[
-                    dg.TableColumn("store_id", "string", "store, or all_stores (their sum)"),
-                    dg.TableColumn("forecast_date", "date"),
-                    dg.TableColumn("forecast_kind", "string", "backtest or forecast"),
-                    dg.TableColumn("forecast", "float", "point forecast of net revenue"),
-                    dg.TableColumn("forecast_lower", "float", "prediction interval, lower"),
-                    dg.TableColumn("forecast_upper", "float", "prediction interval, upper"),
-                    dg.TableColumn("interval_level", "float", "0.8: an 80 % interval"),
-                    dg.TableColumn("model_version", "string"),
-                    dg.TableColumn("trained_through", "date", "last day the model saw"),
-                    dg.TableColumn("passed_gate", "boolean", "the version passed its gate"),
-                    dg.TableColumn("engine", "string", "sklearn or bigquery ml"),
-                ]
-            ),
-        },
+        metadata={"schema": ML_SCHEMA, "dagster/column_schema": _columns()},
         check_specs=[
             dg.AssetCheckSpec(
                 name=GATE_CHECK,
-                asset=SALES_FORECAST,
+                asset=FORECAST_VERSIONS,
                 blocking=True,
                 description=(
                     f"On the backtest (trained up to the last day - {HORIZON_DAYS}, scored on "
@@ -88,24 +95,25 @@ def forecast_assets(target: Target) -> list[dg.AssetsDefinition]:
                     "forecast (the last observed week repeated): MASE < 1 for the total and "
                     "for the median store, and the total's history has a weekly pattern "
                     f"(weekly strength >= {MIN_WEEKLY_STRENGTH}). Records MASE, sMAPE and "
-                    "both MAEs. Blocking: a failed version is kept for inspection but never "
-                    "shown. A history too short to backtest (under 56 days) makes no version and "
-                    "a warning: nothing to judge yet."
+                    "both MAEs. Blocking: a failed version is kept here for inspection but "
+                    "never published. A history too short to backtest (under 56 days) makes "
+                    "no version and a warning: nothing to judge yet."
                 ),
             )
         ],
         description=(
-            f"Daily net revenue per store and in total for the {HORIZON_DAYS} days after the "
-            "last day with sales, with an 80 % prediction interval, and the backtest that "
-            "judged it; every materialization is a new version (the table keeps the newest "
-            "ten and the newest that passed the gate)."
+            f"Sales forecast versions: each materialization backtests a new model (trained up "
+            f"to the last day - {HORIZON_DAYS}) and forecasts daily net revenue per store and "
+            f"in total for the {HORIZON_DAYS} days after the last day with sales, with an 80 % "
+            "prediction interval. Keeps the newest ten versions and the newest that passed "
+            "the gate."
         ),
     )
-    def sales_forecast(
+    def sales_forecast_versions(
         context: dg.AssetExecutionContext, forecast_engine: ForecastEngine, warehouse: Warehouse
     ) -> Iterator[dg.Output | dg.AssetCheckResult]:
         history = read_history(warehouse)
-        earlier = earlier_versions(warehouse, context)
+        earlier = stored_versions(warehouse, context)
         version = model_version(context.run.run_id)
         try:
             made = forecast_version(forecast_engine, warehouse, history, version)
@@ -150,4 +158,31 @@ def forecast_assets(target: Target) -> list[dg.AssetsDefinition]:
             metadata={"model_version": version, **metrics},
         )
 
-    return [sales_forecast]
+    @dg.asset(
+        key=SALES_FORECAST,
+        deps=[FORECAST_VERSIONS],
+        group_name="ml",
+        pool=WAREHOUSE_POOL,
+        kinds={"python", "pandas", target.warehouse_kind},
+        owners=OWNERS,
+        metadata={"schema": ML_SCHEMA, "dagster/column_schema": _columns()},
+        description=(
+            "The published sales forecast: the rows (backtest and forecast days) of the newest "
+            "version in ml/sales_forecast_versions that passed its gate. Empty until one has."
+        ),
+    )
+    def sales_forecast(
+        context: dg.AssetExecutionContext, warehouse: Warehouse
+    ) -> dg.Output[pd.DataFrame]:
+        published = newest_passed(stored_versions(warehouse, context))
+        if published.empty:
+            context.log.warning(
+                "no sales forecast version has passed its gate yet, so sales_forecast is empty: "
+                "run forecast_retrain once 56 days of sales are loaded"
+            )
+        version = str(published["model_version"].iloc[0]) if len(published) else ""
+        return dg.Output(
+            published, metadata={"dagster/row_count": len(published), "model_version": version}
+        )
+
+    return [sales_forecast_versions, sales_forecast]

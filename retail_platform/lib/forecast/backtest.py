@@ -126,3 +126,12 @@ def kept_versions(earlier: pd.DataFrame, new: pd.DataFrame, keep: int) -> pd.Dat
     passed = sorted(table.loc[table["passed_gate"].astype(bool), "model_version"].unique())
     keep_set = set(versions[:keep]) | ({passed[-1]} if passed else set())
     return as_table(table[table["model_version"].isin(keep_set)])
+
+
+def newest_passed(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the newest version that passed its gate (none when no version has)."""
+    table = as_table(table)
+    passed = table.loc[table["passed_gate"], "model_version"]
+    if passed.empty:
+        return as_table(pd.DataFrame())
+    return as_table(table[table["model_version"] == passed.max()])

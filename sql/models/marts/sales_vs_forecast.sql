@@ -1,7 +1,7 @@
 {{ config(materialized='view') }}  {#- a view: a new forecast and a landed day show at once -#}
 {#- Actual net revenue against the forecast and its interval, per store (and all_stores)
-    and day, from the newest forecast version that passed its backtest gate
-    (ml/sales_forecast): its backtest days (the 28 days before the day it was trained
+    and day, from the published forecast (ml/sales_forecast: the newest version that passed
+    its backtest gate): its backtest days (the 28 days before the day it was trained
     through, forecast by the model trained 28 days earlier) and its forecast days (the 28
     after). Actuals are agg_daily_sales' net revenue, null for a day not loaded yet. -#}
 {#- The forecast columns aliased: the BigQuery IO manager writes sales_forecast's columns
