@@ -37,8 +37,8 @@ HORIZON_DAYS = 28
 SEASON_DAYS = 7
 #: The history the gate needs: four weeks to train on before the 28 backtest days.
 MIN_HISTORY_DAYS = 4 * SEASON_DAYS + HORIZON_DAYS
-#: Weekly strength of the total's history below which the gate fails: the simulated
-#: shops measure 0.48-0.57, their shuffled controls at most 0.24 (docs/ml.md).
+#: Weekly strength of the total's history below which the gate fails: between what the
+#: simulated shops and their shuffled controls measure (docs/ml.md).
 MIN_WEEKLY_STRENGTH = 0.3
 #: The series of all stores together, beside each store's own.
 TOTAL = "all_stores"
