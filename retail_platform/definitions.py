@@ -21,10 +21,13 @@ from retail_platform.defs.jobs import (
     churn_scoring_daily,
     daily_assets,
     daily_pipeline,
+    forecast_retrain,
+    forecast_retrain_weekly,
     full_backfill,
 )
 from retail_platform.defs.landing.sensors import build_landing_sensor, downstream_by_entity
 from retail_platform.defs.ml.assets import ml_assets
+from retail_platform.defs.ml.forecast import forecast_assets
 from retail_platform.defs.raw.assets import raw_assets
 from retail_platform.defs.resources import resources_for
 from retail_platform.defs.simulate.jobs import simulate_day_job
@@ -35,10 +38,15 @@ from retail_platform.lib.targets import Target, current_target
 
 def build_definitions(target: Target) -> dg.Definitions:
     """Every asset, check, job, schedule and sensor, wired to ``target``'s resources."""
-    python_assets = [*raw_assets(target), *ml_assets(target), *dashboard_assets(target)]
+    python_assets = [
+        *raw_assets(target),
+        *ml_assets(target),
+        *forecast_assets(target),
+        *dashboard_assets(target),
+    ]
     assets = [*dg.with_source_code_references(python_assets), dbt_partitioned_models, dbt_models]
     # What a landed file's run rebuilds: the daily pipeline's assets downstream of its raw
-    # asset (never churn: scoring and retraining are their own jobs).
+    # asset (never ml: churn scoring, retraining and the forecast are their own jobs).
     built_from_raw = downstream_by_entity(assets, daily_assets)
     return dg.Definitions(
         # dbt assets carry their code references already (the translator's settings).
@@ -51,10 +59,16 @@ def build_definitions(target: Target) -> dg.Definitions:
             full_backfill,
             churn_scoring,
             churn_retrain,
+            forecast_retrain,
             simulate_day_job,
             orders_freshness_job,
         ],
-        schedules=[churn_scoring_daily, churn_retrain_weekly, orders_freshness_schedule()],
+        schedules=[
+            churn_scoring_daily,
+            churn_retrain_weekly,
+            forecast_retrain_weekly,
+            orders_freshness_schedule(),
+        ],
         # The alert sensors post to RETAIL_ALERT_WEBHOOK_URL; unset, they skip (defs/alerts.py).
         sensors=[build_landing_sensor(daily_pipeline, downstream=built_from_raw), *alert_sensors],
         resources=resources_for(target),

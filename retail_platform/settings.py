@@ -136,7 +136,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(DAGSTER_HOME_ENV, "`data/dagster_home`",
              "Dagster instance (runs, schedules, sensor cursors)"),
     Variable(CHURN_ENGINE_ENV, "`sklearn` (local), `bqml` (bigquery)",
-             "where the churn model trains; `sklearn` works on both targets"),
+             "where the churn model and the sales forecast train (`bqml`: BigQuery ML); "
+             "`sklearn` works on both targets"),
     Variable(MODEL_DIR_ENV, "`data/models`", "model versions of the `sklearn` engine"),
     Variable(DASHBOARD_DIR_ENV, "`data/dashboard`",
              "where `marts/dashboard` writes `index.html`"),

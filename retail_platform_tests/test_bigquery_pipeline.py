@@ -119,8 +119,13 @@ def test_the_bigquery_target_builds_every_mart_the_local_target_builds(
         )
         assert backfill.success
         # Every check past raw (whose duplicate check warns by design) ran on BigQuery
-        # SQL and passed, the warn-only ones included.
-        checks = [e for e in backfill.get_asset_check_evaluations() if e.asset_key.path[0] != "raw"]
+        # SQL and passed, the warn-only ones included; but the sales forecast's gate, which
+        # warns that three days are too few to backtest (test_forecast.py).
+        checks = [
+            e
+            for e in backfill.get_asset_check_evaluations()
+            if e.asset_key.path[0] != "raw" and e.check_name != "beats_seasonal_naive"
+        ]
         assert len(checks) > 50
         assert [
             f"{e.asset_key.to_user_string()}:{e.check_name}" for e in checks if not e.passed

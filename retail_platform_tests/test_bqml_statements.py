@@ -1,12 +1,15 @@
 """The BigQuery ML statements, parsed with sqlglot's BigQuery dialect (no BigQuery ML here:
 the emulator cannot run them, so their text is what we can prove)."""
 
+from datetime import date
+
 import pytest
 import sqlglot
 from sqlglot import exp
 
 from retail_platform.lib.churn import bqml
 from retail_platform.lib.churn.features import FEATURES, LABEL
+from retail_platform.lib.forecast import bqml as forecast_bqml
 
 MODEL = "my-project.retail_ml.churn_model_20261122_183000_1a2b3c4d"
 TABLE = "my-project.retail_ml.churn_features"
@@ -82,3 +85,68 @@ def test_names_are_validated_before_they_reach_sql(name):
         bqml.create_model_sql(name, TABLE)
     with pytest.raises(ValueError, match="not a BigQuery"):
         bqml.predict_sql(MODEL, name)
+
+
+# ----------------------------------------------------------------------- the sales forecast
+
+FORECAST_MODEL = "my-project.retail_ml.sales_forecast_model_20261207_063000_1a2b3c4d"
+HISTORY = "my-project.retail_ml.daily_net_revenue"
+
+
+def options_of(tree: exp.Expression) -> dict[str, str]:
+    return {
+        p.name.lower(): p.args["value"].sql(dialect="bigquery")
+        for p in tree.find(exp.Properties).expressions
+    }
+
+
+def test_forecast_model_is_arima_plus_per_store_on_the_history_up_to_the_cutoff():
+    sql = forecast_bqml.create_model_sql(FORECAST_MODEL, HISTORY, date(2026, 11, 8), 28, "US")
+    tree = parse(sql)
+    assert isinstance(tree, exp.Create) and tree.kind == "MODEL" and tree.args["replace"]
+    assert tree.this.sql(dialect="bigquery") == f"`{FORECAST_MODEL}`"
+    options = options_of(tree)
+    assert options["model_type"] == "'ARIMA_PLUS'"
+    assert options["time_series_timestamp_col"] == "'transaction_date'"
+    assert options["time_series_data_col"] == "'net_revenue'"
+    assert options["time_series_id_col"] == "'store_id'"  # a series per store and the total
+    assert options["data_frequency"] == "'DAILY'"
+    assert options["holiday_region"] == "'US'"
+    assert options["horizon"] == "28"
+    query = tree.expression
+    assert selected_columns(query) == ["transaction_date", "store_id", "net_revenue"]
+    assert query.find(exp.Table).sql(dialect="bigquery") == f"`{HISTORY}`"
+    where = query.find(exp.Where)
+    comparison = where.find(exp.LTE)
+    assert comparison is not None and comparison.this.name == "transaction_date"
+    assert "2026-11-08" in comparison.expression.sql(dialect="bigquery")
+
+
+def test_forecast_reads_the_model_with_a_horizon_and_an_interval_level():
+    tree = parse(forecast_bqml.forecast_sql(FORECAST_MODEL, 28, 0.8))
+    call = tree.find(exp.MLForecast)
+    assert call is not None and call.this.sql(dialect="bigquery") == f"`{FORECAST_MODEL}`"
+    params = call.args["params_struct"].sql(dialect="bigquery")
+    assert "28 AS horizon" in params and "0.8 AS confidence_level" in params
+    assert selected_columns(tree) == [
+        "store_id", "forecast_date", "forecast", "forecast_lower", "forecast_upper",
+    ]  # fmt: skip
+
+
+def test_drop_model_parses():
+    tree = parse(forecast_bqml.drop_model_sql(FORECAST_MODEL))
+    assert isinstance(tree, exp.Drop) and tree.kind == "MODEL" and tree.args["exists"]
+    (model,) = tree.args["tables"]
+    assert model.sql(dialect="bigquery") == f"`{FORECAST_MODEL}`"
+
+
+@pytest.mark.parametrize("name", ["retail_ml.x; DROP TABLE t", "a.b`c", "no_dataset"])
+def test_forecast_names_region_and_cutoff_are_validated(name):
+    with pytest.raises(ValueError, match="not a BigQuery"):
+        forecast_bqml.create_model_sql(name, HISTORY, date(2026, 11, 8), 28, "US")
+    with pytest.raises(ValueError, match="not a BigQuery"):
+        forecast_bqml.forecast_sql(name, 28, 0.8)
+    with pytest.raises(ValueError, match="holiday region"):
+        forecast_bqml.create_model_sql(FORECAST_MODEL, HISTORY, date(2026, 11, 8), 28, "US'")
+    with pytest.raises(TypeError, match="must be a date"):
+        forecast_bqml.create_model_sql(FORECAST_MODEL, HISTORY, "2026-11-08' OR 1=1", 28, "US")

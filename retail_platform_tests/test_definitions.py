@@ -203,8 +203,9 @@ def test_make_dev_says_how_to_load_data_into_an_empty_warehouse(tmp_path, week):
 
 def test_a_run_invokes_dbt_once_per_partitioned_models_and_once_more_around_the_scores():
     """dbt's start-up is paid per step. The daily run: the partitioned models, then every
-    other model (the calendar included: it reads fact_sales). A run with churn: a third
-    step, customer_health, which reads the churn scores the Python step before it writes."""
+    other model (the calendar included: it reads fact_sales). A run with churn and the
+    forecast: a third step, customer_health and sales_vs_forecast, which read the churn
+    scores and the forecast the Python steps before it write."""
     from dagster._core.definitions.dependency import NodeHandle
 
     from retail_platform.definitions import defs
@@ -231,8 +232,8 @@ def test_a_run_invokes_dbt_once_per_partitioned_models_and_once_more_around_the_
     assert "marts/top_products_monthly" in daily["dbt_models"]
     backfill = dbt_steps("full_backfill")
     assert len(backfill) == 3, sorted(backfill)
-    assert {"gold/dim_dates", "ml/churn_features"} <= backfill["dbt_models"]
-    assert {"marts/customer_health"} in backfill.values()
+    assert {"gold/dim_dates", "ml/churn_features", "ml/daily_net_revenue"} <= backfill["dbt_models"]
+    assert {"marts/customer_health", "marts/sales_vs_forecast"} in backfill.values()
 
 
 def test_every_duckdb_connection_of_the_local_target_is_memory_limited(tmp_path, monkeypatch):

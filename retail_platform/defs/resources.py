@@ -35,6 +35,23 @@ def churn_engine_resource(target: Target) -> Any:
     return SklearnChurnEngine(model_dir=str(Path(settings().model_dir).resolve()))
 
 
+def forecast_engine_resource(target: Target) -> Any:
+    """Where the sales forecast is made: with the churn model (RETAIL_CHURN_ENGINE), in
+    BigQuery ML, or with scikit-learn in the step."""
+    from retail_platform.lib.forecast.engine import (
+        BigQueryMLForecastEngine,
+        SklearnForecastEngine,
+    )
+
+    if target.churn_engine == "bqml":
+        return BigQueryMLForecastEngine(
+            project=dg.EnvVar(GCP_PROJECT_ENV),
+            location=settings().gcp_location,
+            gcp_credentials=credentials_env_var(),
+        )
+    return SklearnForecastEngine()
+
+
 def resources_for(target: Target) -> dict[str, Any]:
     """Every resource the definitions use, for ``target``."""
     from retail_platform.lib.landing_zone import landing_zone_from_uri
@@ -56,6 +73,7 @@ def resources_for(target: Target) -> dict[str, Any]:
             "dbt": dbt_resource(dbt_env={DUCKDB_PATH_ENV: database}),
             "warehouse": DuckDBWarehouse(database=database, memory_limit=memory_limit),
             "churn_engine": churn_engine_resource(target),
+            "forecast_engine": forecast_engine_resource(target),
         }
     from retail_platform.lib.io_managers import BigQueryWarehouseIOManager
     from retail_platform.lib.landing_zone import GCSLandingZone
@@ -79,4 +97,5 @@ def resources_for(target: Target) -> dict[str, Any]:
             gcp_credentials=credentials_env_var(),
         ),
         "churn_engine": churn_engine_resource(target),
+        "forecast_engine": forecast_engine_resource(target),
     }

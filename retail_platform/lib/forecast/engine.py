@@ -1,0 +1,151 @@
+"""Where the sales forecast is made: a resource with two implementations.
+
+* ``SklearnForecastEngine``: the calendar regression of sklearn_model.py on the machine
+  that runs the step, over the history it reads from the warehouse.
+* ``BigQueryMLForecastEngine``: ``CREATE MODEL ... ARIMA_PLUS`` on the history table and
+  ``ML.FORECAST`` inside BigQuery; the model of each version is
+  ``retail_ml.sales_forecast_model_<version>`` (the backtest's model is dropped once it
+  has forecast), the newest ``keep_versions`` kept.
+
+Both return the same columns for the same request (the days after ``through``), so the
+backtest, its metrics and the gate (metrics.py) are one piece of code for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from retail_platform.lib.forecast import bqml
+from retail_platform.lib.warehouse import Warehouse
+
+HISTORY_TABLE = "retail_ml.daily_net_revenue"
+MODEL_NAME = "sales_forecast_model"
+FORECAST_COLUMNS = ("store_id", "forecast_date", "forecast", "forecast_lower", "forecast_upper")
+
+
+def read_history(warehouse: Warehouse) -> pd.DataFrame:
+    """store_id, transaction_date (a date), net_revenue (a float) of every series."""
+    rows = warehouse.frame(
+        f"SELECT store_id, transaction_date, net_revenue FROM {HISTORY_TABLE} "
+        "ORDER BY store_id, transaction_date"
+    )
+    rows.columns = [c.lower() for c in rows.columns]
+    return pd.DataFrame(
+        {
+            "store_id": rows["store_id"].astype(str),
+            "transaction_date": pd.to_datetime(rows["transaction_date"]).dt.date,
+            "net_revenue": rows["net_revenue"].astype(float),
+        }
+    )
+
+
+class ForecastEngine(dg.ConfigurableResource):
+    """Forecasts daily net revenue per store and in total."""
+
+    interval_level: float = Field(
+        default=0.8, description="Coverage the prediction interval aims at (0.8: 80 %)."
+    )
+    keep_versions: int = Field(default=10, description="Forecast versions kept.")
+
+    @property
+    def kind(self) -> str:
+        raise NotImplementedError
+
+    def forecast(
+        self,
+        warehouse: Warehouse,
+        history: pd.DataFrame,
+        through: date,
+        horizon: int,
+        model_name: str,
+        keep_model: bool,
+    ) -> pd.DataFrame:
+        """The ``horizon`` days after ``through`` from a model trained on the history up to
+        ``through``: :data:`FORECAST_COLUMNS`, a row per series and day. ``model_name``
+        names the model where the engine keeps one (``keep_model``: else it is dropped)."""
+        raise NotImplementedError
+
+    def prune(self, protected: Collection[str]) -> None:
+        """Drop stored models beyond ``keep_versions``, never a version in ``protected``."""
+
+
+class SklearnForecastEngine(ForecastEngine):
+    @property
+    def kind(self) -> str:
+        return "sklearn"
+
+    def forecast(
+        self,
+        warehouse: Warehouse,
+        history: pd.DataFrame,
+        through: date,
+        horizon: int,
+        model_name: str,
+        keep_model: bool,
+    ) -> pd.DataFrame:
+        from retail_platform.lib.forecast.sklearn_model import forecast
+
+        return forecast(history, through, horizon, self.interval_level)
+
+
+class BigQueryMLForecastEngine(ForecastEngine):
+    project: str = Field(description="GCP project holding the retail_ml dataset.")
+    location: str | None = Field(default=None)
+    dataset: str = Field(default="retail_ml")
+    holiday_region: str = Field(
+        default="US", description="ARIMA_PLUS holiday_region: whose public holidays count."
+    )
+    gcp_credentials: str | None = Field(
+        default=None,
+        description="Service-account key, base64 JSON (GCP_CREDENTIALS); None: ADC.",
+    )
+
+    @property
+    def kind(self) -> str:
+        return "bigquery ml"
+
+    def _client(self):
+        from retail_platform.lib.gcp_credentials import bigquery_client
+
+        return bigquery_client(self.project, self.location, self.gcp_credentials)
+
+    def forecast(
+        self,
+        warehouse: Warehouse,
+        history: pd.DataFrame,
+        through: date,
+        horizon: int,
+        model_name: str,
+        keep_model: bool,
+    ) -> pd.DataFrame:
+        client = self._client()
+        model = f"{self.project}.{self.dataset}.{model_name}"
+        history_table = f"{self.project}.{HISTORY_TABLE}"
+        client.query(
+            bqml.create_model_sql(model, history_table, through, horizon, self.holiday_region)
+        ).result()
+        try:
+            rows = client.query(bqml.forecast_sql(model, horizon, self.interval_level))
+            frame = rows.to_dataframe()
+        finally:
+            if not keep_model:
+                client.query(bqml.drop_model_sql(model)).result()
+        frame["forecast_date"] = pd.to_datetime(frame["forecast_date"]).dt.date
+        return frame.loc[:, list(FORECAST_COLUMNS)]
+
+    def prune(self, protected: Collection[str]) -> None:
+        client = self._client()
+        prefix = f"{MODEL_NAME}_"
+        models = sorted(
+            (m.model_id for m in client.list_models(f"{self.project}.{self.dataset}")
+             if m.model_id.startswith(prefix)),
+            reverse=True,
+        )  # fmt: skip
+        for old in models[self.keep_versions :]:
+            if old.removeprefix(prefix) not in protected:
+                client.delete_model(f"{self.project}.{self.dataset}.{old}", not_found_ok=True)
