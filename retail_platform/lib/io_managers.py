@@ -15,6 +15,13 @@ process becomes a step retry, anything else fails at once (``lib/duckdb_lock.py`
 empty window still creates the (empty) table, as ``prepare_partitioned_table`` does on
 BigQuery, so dbt finds every raw table whatever the order days are loaded in.
 
+A raw table grows with the contract: a column the contract gained is added to the existing
+table before the load (DuckDB ``ALTER TABLE ... ADD COLUMN`` in the load's transaction,
+BigQuery a schema update through the client), null in the rows loaded before, and named
+in the materialization's ``columns_added`` and a log line. A column the table holds and
+the contract no longer lists fails the load (``warehouse.columns_to_add``): never dropped,
+never left null without a word (docs/contract.md, "Changing the contract").
+
 The private Dagster names the handlers build on, and when they can go:
 ``retail_platform/patches/dagster_private.py``.
 """
@@ -27,14 +34,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
-from dagster import InputContext, OutputContext
+from dagster import InputContext, MetadataValue, OutputContext
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 from dagster_gcp_pandas import BigQueryPandasIOManager, BigQueryPandasTypeHandler
 
 from retail_platform.lib import duckdb_lock
 from retail_platform.lib.raw_batches import ParquetBatches
+from retail_platform.lib.warehouse import columns_to_add, quoted_column, quoted_table
 from retail_platform.patches.dagster_private import (
     DbIOManager,
     DbTypeHandler,
@@ -49,6 +58,22 @@ def _row_count(context: OutputContext, rows: int, storage_kind: str) -> dict[str
         if context.has_partition_key
         else TableMetadataSet(row_count=rows, storage_kind=storage_kind)
     )
+
+
+# The raw tables' Arrow types (raw_batches.raw_schema) as each warehouse spells them.
+_DUCKDB_TYPES = {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.timestamp("us"): "TIMESTAMP"}
+_BIGQUERY_TYPES = {pa.string(): "STRING", pa.int64(): "INT64", pa.timestamp("us"): "DATETIME"}
+
+
+def _columns_added(context: OutputContext, table: str, added: list[str]) -> dict[str, Any]:
+    """Say which columns a load added to its table: a log line and the metadata."""
+    if not added:
+        return {}
+    context.log.info(
+        f"Added column(s) {', '.join(added)} to {table} (new in the contract): null in the "
+        "rows loaded before, until their days run again (their landing files are re-read)."
+    )
+    return {"columns_added": MetadataValue.json(added)}
 
 
 class _WriteOnlyHandler(DbTypeHandler[ParquetBatches]):
@@ -69,6 +94,7 @@ class DuckDBParquetBatchesHandler(_WriteOnlyHandler):
     ) -> None:
         table = f"{table_slice.schema}.{table_slice.table}"
         exists = _duckdb_table_exists(connection, table_slice)
+        added = _add_duckdb_columns(connection, table_slice, obj.schema) if exists else []
         if not obj.paths:
             context.log.info("No rows in the window.")
             if not exists:
@@ -80,7 +106,31 @@ class DuckDBParquetBatchesHandler(_WriteOnlyHandler):
             files = [str(path) for path in obj.paths]
             load = f"INSERT INTO {table} BY NAME" if exists else f"CREATE TABLE {table} AS"
             connection.execute(f"{load} SELECT * FROM read_parquet(?)", [files])
-        context.add_output_metadata(_row_count(context, obj.rows, "duckdb"))
+        context.add_output_metadata(
+            {**_row_count(context, obj.rows, "duckdb"), **_columns_added(context, table, added)}
+        )
+
+
+def _add_duckdb_columns(connection, table_slice: TableSlice, schema: pa.Schema) -> list[str]:
+    """Add the ``schema``'s columns the table lacks (in the load's transaction, so a load
+    that fails adds none); refuse a table holding columns the schema lacks."""
+    table = f"{table_slice.schema}.{table_slice.table}"
+    held = [
+        name
+        for (name,) in connection.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [table_slice.schema, table_slice.table],
+        ).fetchall()
+    ]
+    added = columns_to_add(table, held, schema.names)
+    for name in added:
+        # Names from the contract (checked identifiers), quoted: no SQL from file content.
+        connection.execute(
+            f"ALTER TABLE {quoted_table(table)} ADD COLUMN {quoted_column(name)} "
+            f"{_DUCKDB_TYPES[schema.field(name).type]}"
+        )
+    return added
 
 
 def _duckdb_table_exists(connection, table_slice: TableSlice) -> bool:
@@ -99,6 +149,8 @@ class BigQueryParquetBatchesHandler(_WriteOnlyHandler):
     ) -> None:
         from google.cloud import bigquery
 
+        table_id = f"{table_slice.database}.{table_slice.schema}.{table_slice.table}"
+        added = _add_bigquery_columns(connection, table_id, obj.schema)
         if not obj.paths:
             # The table exists: the raw asset creates it (prepare_partitioned_table).
             context.log.info("No rows in the window.")
@@ -114,12 +166,33 @@ class BigQueryParquetBatchesHandler(_WriteOnlyHandler):
                 with open(path, "rb") as file:
                     connection.load_table_from_file(
                         file,
-                        f"{table_slice.database}.{table_slice.schema}.{table_slice.table}",
+                        table_id,
                         job_config=config,
                         location=resource.get("location"),
                         timeout=resource.get("timeout"),
                     ).result()
-        context.add_output_metadata(_row_count(context, obj.rows, "bigquery"))
+        rows = _row_count(context, obj.rows, "bigquery")
+        context.add_output_metadata({**rows, **_columns_added(context, table_id, added)})
+
+
+def _add_bigquery_columns(client, table_id: str, schema: pa.Schema) -> list[str]:
+    """Add the ``schema``'s columns the table lacks (nullable), as one schema update before
+    the load; refuse a table holding columns the schema lacks (the raw asset refuses it
+    first, before the window is deleted: ``prepare_partitioned_table``)."""
+    from google.cloud import bigquery
+
+    table = client.get_table(table_id)
+    added = columns_to_add(table_id, [field.name for field in table.schema], schema.names)
+    if added:
+        table.schema = [
+            *table.schema,
+            *(
+                bigquery.SchemaField(name, _BIGQUERY_TYPES[schema.field(name).type], "NULLABLE")
+                for name in added
+            ),
+        ]
+        client.update_table(table, ["schema"])
+    return added
 
 
 def _one_file(batches: ParquetBatches, destination: Path) -> Path:
