@@ -32,6 +32,11 @@ def _checked_column(name: str) -> str:
     return name
 
 
+def checked_column_name(name: str) -> str:
+    """``name`` if it is a plain column name (letters, digits, underscores), else an error."""
+    return _checked_column(name)
+
+
 def quoted_column(name: str) -> str:
     """A column name, validated and quoted for DuckDB."""
     return f'"{_checked_column(name)}"'
