@@ -265,6 +265,16 @@ def test_a_column_added_to_the_contract_grows_the_existing_raw_and_silver_tables
         ("O4", DAYS[1], None), ("O5", DAYS[2], Decimal("4.99")), ("O6", DAYS[2], None),
     ]  # fmt: skip
 
+    # dbt says so in its log (sql/macros/schema_changes.sql), a JSON line per message
+    messages = [
+        json.loads(line).get("data", {}).get("msg", "")
+        for log in root.rglob("dbt.log")
+        for line in log.read_text().splitlines()
+    ]
+    for table, column in (("stores", "floor_area"), ("orders", "delivery_fee")):
+        said = f'"retail_silver"."{table}": adding column(s) {column} (new in the contract'
+        assert any(said in message for message in messages), said
+
     # nothing else changed: the rows of the first two days, over the columns they had
     assert _rows_as_before(root, grown.columns_before) == grown.before
     counts = {t: _query(root, f"SELECT count(*) FROM {t}")[0][0] for t in grown.before_counts}
