@@ -131,7 +131,7 @@ RUN = textwrap.dedent(
 )
 
 
-def _copy_of_the_project(root: Path) -> Path:
+def copy_of_the_project(root: Path) -> Path:
     """The code, the dbt project and the contract's docs, without build output."""
     copy = root / "project"
     skip = shutil.ignore_patterns("__pycache__", "target", "logs", "*.duckdb*")
@@ -142,18 +142,9 @@ def _copy_of_the_project(root: Path) -> Path:
     return copy
 
 
-def test_a_column_added_to_the_contract_alone_reaches_silver(tmp_path):
-    """In a copy of the project: one line added to contract.toml, the generated files
-    regenerated, a stores file with the new column landed; raw keeps it as landed text
-    (not in _extra), silver has it cast to the contract's type. A real Dagster run of
-    raw/stores and silver/stores, with real dbt on DuckDB."""
-    copy = _copy_of_the_project(tmp_path)
-    contract = copy / "retail_platform" / "contract.toml"
-    anchor = '  { name = "opened_on", type = "date", description = "Day the store opened." },\n'
-    assert contract.read_text().count(anchor) == 1
-    contract.write_text(contract.read_text().replace(anchor, anchor + NEW_COLUMN_LINE))
-
-    # The copy's own code first on the path; the tests' helpers from this checkout.
+def environment_of(copy: Path) -> dict[str, str]:
+    """The environment of a process that runs the copy: its own code first on the path,
+    the tests' helpers from this checkout, the local target."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(copy), str(PROJECT_ROOT)]),
@@ -161,6 +152,21 @@ def test_a_column_added_to_the_contract_alone_reaches_silver(tmp_path):
         "RETAIL_START_DATE": "2025-01-01",
     }
     env.pop("DBT_TARGET_PATH", None)
+    return env
+
+
+def test_a_column_added_to_the_contract_alone_reaches_silver(tmp_path):
+    """In a copy of the project: one line added to contract.toml, the generated files
+    regenerated, a stores file with the new column landed; raw keeps it as landed text
+    (not in _extra), silver has it cast to the contract's type. A real Dagster run of
+    raw/stores and silver/stores, with real dbt on DuckDB."""
+    copy = copy_of_the_project(tmp_path)
+    contract = copy / "retail_platform" / "contract.toml"
+    anchor = '  { name = "opened_on", type = "date", description = "Day the store opened." },\n'
+    assert contract.read_text().count(anchor) == 1
+    contract.write_text(contract.read_text().replace(anchor, anchor + NEW_COLUMN_LINE))
+
+    env = environment_of(copy)
     check = subprocess.run([*CODEGEN, "--check"], cwd=copy, env=env, capture_output=True, text=True)
     assert check.returncode == 1, check.stderr
     assert "contract.sql" in check.stderr and "contract.md" in check.stderr

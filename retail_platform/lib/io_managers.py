@@ -15,6 +15,13 @@ process becomes a step retry, anything else fails at once (``lib/duckdb_lock.py`
 empty window still creates the (empty) table, as ``prepare_partitioned_table`` does on
 BigQuery, so dbt finds every raw table whatever the order days are loaded in.
 
+A raw table grows with the contract: a column the contract gained is added to the existing
+table before the load (``ALTER TABLE ... ADD COLUMN``; on DuckDB in the load's
+transaction), null in the rows loaded before, and named
+in the materialization's ``columns_added`` and a log line. A column the table holds and
+the contract no longer lists fails the load (``warehouse.columns_to_add``): never dropped,
+never left null without a word (docs/contract.md, "Changing the contract").
+
 The private Dagster names the handlers build on, and when they can go:
 ``retail_platform/patches/dagster_private.py``.
 """
@@ -27,14 +34,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
-from dagster import InputContext, OutputContext
+from dagster import InputContext, MetadataValue, OutputContext
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 from dagster_gcp_pandas import BigQueryPandasIOManager, BigQueryPandasTypeHandler
 
 from retail_platform.lib import duckdb_lock
 from retail_platform.lib.raw_batches import ParquetBatches
+from retail_platform.lib.warehouse import (
+    checked_column_name,
+    columns_to_add,
+    quoted_column,
+    quoted_table,
+)
 from retail_platform.patches.dagster_private import (
     DbIOManager,
     DbTypeHandler,
@@ -49,6 +63,22 @@ def _row_count(context: OutputContext, rows: int, storage_kind: str) -> dict[str
         if context.has_partition_key
         else TableMetadataSet(row_count=rows, storage_kind=storage_kind)
     )
+
+
+# The raw tables' Arrow types (raw_batches.raw_schema) as each warehouse spells them.
+_DUCKDB_TYPES = {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.timestamp("us"): "TIMESTAMP"}
+_BIGQUERY_TYPES = {pa.string(): "STRING", pa.int64(): "INT64", pa.timestamp("us"): "DATETIME"}
+
+
+def _columns_added(context: OutputContext, table: str, added: list[str]) -> dict[str, Any]:
+    """Say which columns a load added to its table: a log line and the metadata."""
+    if not added:
+        return {}
+    context.log.info(
+        f"Added column(s) {', '.join(added)} to {table} (new in the contract): null in the "
+        "rows loaded before, until their days run again (their landing files are re-read)."
+    )
+    return {"columns_added": MetadataValue.json(added)}
 
 
 class _WriteOnlyHandler(DbTypeHandler[ParquetBatches]):
@@ -69,6 +99,7 @@ class DuckDBParquetBatchesHandler(_WriteOnlyHandler):
     ) -> None:
         table = f"{table_slice.schema}.{table_slice.table}"
         exists = _duckdb_table_exists(connection, table_slice)
+        added = _add_duckdb_columns(connection, table_slice, obj.schema) if exists else []
         if not obj.paths:
             context.log.info("No rows in the window.")
             if not exists:
@@ -80,7 +111,31 @@ class DuckDBParquetBatchesHandler(_WriteOnlyHandler):
             files = [str(path) for path in obj.paths]
             load = f"INSERT INTO {table} BY NAME" if exists else f"CREATE TABLE {table} AS"
             connection.execute(f"{load} SELECT * FROM read_parquet(?)", [files])
-        context.add_output_metadata(_row_count(context, obj.rows, "duckdb"))
+        context.add_output_metadata(
+            {**_row_count(context, obj.rows, "duckdb"), **_columns_added(context, table, added)}
+        )
+
+
+def _add_duckdb_columns(connection, table_slice: TableSlice, schema: pa.Schema) -> list[str]:
+    """Add the ``schema``'s columns the table lacks (in the load's transaction, so a load
+    that fails adds none); refuse a table holding columns the schema lacks."""
+    table = f"{table_slice.schema}.{table_slice.table}"
+    held = [
+        name
+        for (name,) in connection.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [table_slice.schema, table_slice.table],
+        ).fetchall()
+    ]
+    added = columns_to_add(table, held, schema.names)
+    for name in added:
+        # Names from the contract (checked identifiers), quoted: no SQL from file content.
+        connection.execute(
+            f"ALTER TABLE {quoted_table(table)} ADD COLUMN {quoted_column(name)} "
+            f"{_DUCKDB_TYPES[schema.field(name).type]}"
+        )
+    return added
 
 
 def _duckdb_table_exists(connection, table_slice: TableSlice) -> bool:
@@ -99,6 +154,11 @@ class BigQueryParquetBatchesHandler(_WriteOnlyHandler):
     ) -> None:
         from google.cloud import bigquery
 
+        table_id = f"{table_slice.database}.{table_slice.schema}.{table_slice.table}"
+        resource = context.resource_config or {}
+        columns, added = _add_bigquery_columns(
+            connection, table_id, obj.schema, resource.get("location")
+        )
         if not obj.paths:
             # The table exists: the raw asset creates it (prepare_partitioned_table).
             context.log.info("No rows in the window.")
@@ -107,30 +167,57 @@ class BigQueryParquetBatchesHandler(_WriteOnlyHandler):
                 source_format=bigquery.SourceFormat.PARQUET,
                 write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
             )
-            resource = context.resource_config or {}
             with tempfile.TemporaryDirectory(prefix="bigquery-load-") as folder:
                 # One load job per window (BigQuery limits load jobs per table and day).
-                path = _one_file(obj, Path(folder) / "window.parquet")
+                path = _one_file(obj, Path(folder) / "window.parquet", columns)
                 with open(path, "rb") as file:
                     connection.load_table_from_file(
                         file,
-                        f"{table_slice.database}.{table_slice.schema}.{table_slice.table}",
+                        table_id,
                         job_config=config,
                         location=resource.get("location"),
                         timeout=resource.get("timeout"),
                     ).result()
-        context.add_output_metadata(_row_count(context, obj.rows, "bigquery"))
+        rows = _row_count(context, obj.rows, "bigquery")
+        context.add_output_metadata({**rows, **_columns_added(context, table_id, added)})
 
 
-def _one_file(batches: ParquetBatches, destination: Path) -> Path:
-    """The batches as one Parquet file, copied a row group at a time."""
-    if len(batches.paths) == 1:
+def _add_bigquery_columns(
+    client, table_id: str, schema: pa.Schema, location: str | None
+) -> tuple[list[str], list[str]]:
+    """Add the ``schema``'s columns the table lacks (nullable) before the load; refuse a
+    table holding columns the schema lacks (the raw asset refuses it first, before the
+    window is deleted: ``prepare_partitioned_table``). Returns the table's columns in its
+    order (an added column comes last) and the added ones.
+
+    A DDL statement per column rather than a schema update through the client or
+    ``ALLOW_FIELD_ADDITION`` on the load job: all three add the column on BigQuery, but
+    bqemulator applies only the DDL to the table it loads into (docs/contract.md, "Changing
+    the contract"), so only the DDL is tested."""
+    held = [field.name for field in client.get_table(table_id).schema]
+    added = columns_to_add(table_id, held, schema.names)
+    quoted_table(table_id)  # refuses anything but a table name
+    for name in added:
+        # Names from the contract (checked identifiers): no SQL from file content.
+        client.query(
+            f"ALTER TABLE `{table_id}` ADD COLUMN IF NOT EXISTS "
+            f"`{checked_column_name(name)}` {_BIGQUERY_TYPES[schema.field(name).type]}",
+            location=location,
+        ).result()
+    return [*held, *added], added
+
+
+def _one_file(batches: ParquetBatches, destination: Path, columns: list[str]) -> Path:
+    """The batches as one Parquet file, copied a row group at a time, its columns in the
+    table's order (``columns``): bqemulator loads a file by position, not by name."""
+    if len(batches.paths) == 1 and batches.schema.names == columns:
         return batches.paths[0]
-    with pq.ParquetWriter(destination, batches.schema, compression="zstd") as writer:
+    schema = pa.schema([batches.schema.field(name) for name in columns])
+    with pq.ParquetWriter(destination, schema, compression="zstd") as writer:
         for path in batches.paths:
             source = pq.ParquetFile(path)
             for group in range(source.num_row_groups):
-                writer.write_table(source.read_row_group(group))
+                writer.write_table(source.read_row_group(group).select(columns))
     return destination
 
 

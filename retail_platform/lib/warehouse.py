@@ -3,10 +3,12 @@
 Rows are written by the IO manager (raw, churn scores) and dbt (everything else); this
 resource reads (row counts for asset metadata, the small queries of the checks, the churn
 model's training set) and lays out raw tables before their first load
-(``prepare_partitioned_table``). It opens a connection per call and closes it, so it
-never holds DuckDB's file lock while a dbt process needs it. A DuckDB file locked by
-another process raises ``DuckDBLockConflict`` (``lib/duckdb_lock.py``), which a step
-wrapped in ``retry_when_locked`` turns into a retry; other errors are not retried.
+(``prepare_partitioned_table``, which on BigQuery also refuses, before the window is
+deleted, a raw table holding a column the contract no longer lists: ``columns_to_add``).
+It opens a connection per call and closes it, so it never holds DuckDB's file lock while
+a dbt process needs it. A DuckDB file locked by another process raises
+``DuckDBLockConflict`` (``lib/duckdb_lock.py``), which a step wrapped in
+``retry_when_locked`` turns into a retry; other errors are not retried.
 """
 
 import datetime as dt
@@ -28,6 +30,43 @@ def _checked_column(name: str) -> str:
     if not _COLUMN_NAME.match(name):
         raise ValueError(f"not a column name: {name!r}")
     return name
+
+
+def checked_column_name(name: str) -> str:
+    """``name`` if it is a plain column name (letters, digits, underscores), else an error."""
+    return _checked_column(name)
+
+
+def quoted_column(name: str) -> str:
+    """A column name, validated and quoted for DuckDB."""
+    return f'"{_checked_column(name)}"'
+
+
+class ColumnsNotInContract(ValueError):
+    """A table holds columns that the columns it is laid out with no longer list."""
+
+
+def columns_to_add(table: str, held: Sequence[str], expected: Sequence[str]) -> list[str]:
+    """The ``expected`` columns that ``table``, holding ``held``, lacks, in expected order:
+    columns new in the contract, which a load adds (null in the rows already there).
+
+    A column the table holds and ``expected`` lacks raises :class:`ColumnsNotInContract`:
+    a load never drops a column (its data) because the contract no longer lists it, nor
+    leaves it null in new rows without a word; removing one is a migration
+    (docs/contract.md, "Changing the contract")."""
+    wanted = {name.lower() for name in expected}
+    dropped = [name for name in held if name.lower() not in wanted]
+    if dropped:
+        raise ColumnsNotInContract(
+            f"{table} holds column(s) {', '.join(dropped)} that the contract "
+            "(retail_platform/contract.toml) no longer lists: nothing was written. A load adds "
+            "the contract's new columns but never drops one. Put the column back in the "
+            "contract (then `make contract`), or remove it on purpose: drop it from "
+            f"{table}, then run one full refresh of the dbt models (docs/contract.md, "
+            '"Changing the contract").'
+        )
+    present = {name.lower() for name in held}
+    return [name for name in expected if name.lower() not in present]
 
 
 def _day_bounds(days: Iterable[dt.date]) -> tuple[set[dt.date], dt.datetime, dt.datetime]:
@@ -78,7 +117,9 @@ class Warehouse(dg.ConfigurableResource):
         cluster_by: Sequence[str] = (),
     ) -> None:
         """Create ``schema.table`` partitioned by day on ``partition_column`` if it does not
-        exist yet. ``columns``: name -> string | integer | datetime."""
+        exist yet. ``columns``: name -> string | integer | datetime. An existing table that
+        holds a column ``columns`` lacks raises :class:`ColumnsNotInContract` (before the IO
+        manager deletes the window); the IO manager adds the columns it lacks."""
         raise NotImplementedError
 
     def partition_row_counts(
@@ -117,7 +158,8 @@ class DuckDBWarehouse(Warehouse):
         partition_column: str,
         cluster_by: Sequence[str] = (),
     ) -> None:
-        """Nothing to do: DuckDB has no table partitions; the IO manager creates the table."""
+        """Nothing to do: DuckDB has no table partitions; the IO manager creates the table,
+        and compares an existing one with the columns in the transaction of its load."""
 
     def partition_row_counts(
         self, table: str, partition_column: str, days: Iterable[dt.date]
@@ -245,7 +287,14 @@ class BigQueryWarehouse(Warehouse):
         )
         if cluster_by:
             spec.clustering_fields = list(cluster_by)
-        client.create_table(spec, exists_ok=True)
+        try:
+            existing = client.get_table(spec.reference)
+        except NotFound:
+            client.create_table(spec, exists_ok=True)
+        else:
+            # Refused here, before the IO manager deletes the window: BigQuery has no
+            # transaction to undo that delete (the IO manager adds the new columns).
+            columns_to_add(table, [field.name for field in existing.schema], list(columns))
 
     def partition_row_counts(
         self, table: str, partition_column: str, days: Iterable[dt.date]

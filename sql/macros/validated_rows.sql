@@ -124,10 +124,12 @@ where not exists (
 
 {#- The silver columns of an entity: the contract's, then lineage. Facts also keep
     _duplicates_removed (for the reconciliation raw = silver + rejects + duplicates);
-    dimensions, merged across windows, do not. -#}
-{%- macro silver_columns(entity) -%}
+    dimensions, merged across windows, do not. held: the columns the table read holds, when
+    it may predate a column added to the contract (null until the run adds it;
+    schema_changes.sql). -#}
+{%- macro silver_columns(entity, held=none) -%}
   {%- for column, kind in contract_entities()[entity]['columns'] -%}
-    {{ column }},
+    {{ column if held is none or column in held else 'null as ' ~ column }},
   {% endfor -%}
   _source_file, _source_line, _ingested_at
   {%- if entity not in dimension_entities() %}, _duplicates_removed{% endif %}
@@ -182,7 +184,7 @@ candidates as (
     select {{ silver_columns(entity) }} from arrived
     {%- if is_incremental() %}
     union all
-    select {{ silver_columns(entity) }} from {{ this }}
+    select {{ silver_columns(entity, held=held_columns(this)) }} from {{ this }}
     where {{ key }} in (select {{ key }} from arrived)
     {%- endif %}
 )
@@ -193,6 +195,13 @@ where true
 qualify row_number() over (
     partition by {{ key }} order by updated_at desc, _source_file, _source_line
 ) = 1
+{%- endmacro -%}
+
+
+{#- The columns an existing relation holds, lower case; none while dbt parses. -#}
+{%- macro held_columns(relation) -%}
+  {%- if not execute -%}{{ return(none) }}{%- endif -%}
+  {{ return(adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list) }}
 {%- endmacro -%}
 
 
