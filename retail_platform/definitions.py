@@ -19,6 +19,8 @@ from retail_platform.defs.jobs import (
     churn_retrain_weekly,
     churn_scoring,
     churn_scoring_daily,
+    customer_value_marts,
+    customer_value_marts_daily,
     daily_assets,
     daily_pipeline,
     forecast_retrain,
@@ -31,8 +33,9 @@ from retail_platform.defs.ml.forecast import forecast_assets
 from retail_platform.defs.raw.assets import raw_assets
 from retail_platform.defs.resources import resources_for
 from retail_platform.defs.simulate.jobs import simulate_day_job
-from retail_platform.defs.transforms.assets import dbt_models, dbt_partitioned_models
+from retail_platform.defs.transforms.assets import MANIFEST, dbt_models, dbt_partitioned_models
 from retail_platform.defs.transforms.checks import reconciliation_checks
+from retail_platform.defs.transforms.exposures import exposure_specs
 from retail_platform.lib.targets import Target, current_target
 
 
@@ -49,8 +52,9 @@ def build_definitions(target: Target) -> dg.Definitions:
     # asset (never ml: churn scoring, retraining and the forecast are their own jobs).
     built_from_raw = downstream_by_entity(assets, daily_assets)
     return dg.Definitions(
-        # dbt assets carry their code references already (the translator's settings).
-        assets=assets,
+        # dbt assets carry their code references already (the translator's settings);
+        # dbt's exposures end the lineage where the marts are read (never materialized).
+        assets=[*assets, *exposure_specs(MANIFEST)],
         # raw/orders' late-partition check (defs/freshness.py) runs after each load of it and
         # on its own schedule at the deadline hour.
         asset_checks=[*reconciliation_checks, orders_on_time],
@@ -59,6 +63,7 @@ def build_definitions(target: Target) -> dg.Definitions:
             full_backfill,
             churn_scoring,
             churn_retrain,
+            customer_value_marts,
             forecast_retrain,
             simulate_day_job,
             orders_freshness_job,
@@ -66,6 +71,7 @@ def build_definitions(target: Target) -> dg.Definitions:
         schedules=[
             churn_scoring_daily,
             churn_retrain_weekly,
+            customer_value_marts_daily,
             forecast_retrain_weekly,
             orders_freshness_schedule(),
         ],

@@ -90,12 +90,58 @@ def test_churn_jobs_schedule_and_engine_choice(monkeypatch):
         current_target()
 
 
+# Every job that reads or writes the warehouse (simulate_day writes landing files only).
+WAREHOUSE_JOBS = (
+    "daily_pipeline",
+    "full_backfill",
+    "churn_scoring",
+    "churn_retrain",
+    "customer_value_marts",
+    "forecast_retrain",
+)
+
+
+def test_warehouse_jobs_are_every_job_but_the_simulator_and_the_freshness_check():
+    from retail_platform.definitions import defs
+
+    names = {job.name for job in defs.resolve_all_job_defs()} - {"__ASSET_JOB"}
+    assert names - set(WAREHOUSE_JOBS) == {"simulate_day", "raw_orders_freshness"}
+
+
+def test_the_customer_value_marts_refresh_once_a_day_off_the_sensor_path():
+    """The lifetime and monthly breakdowns read every sale: the sensor's daily run leaves
+    them to their own daily job (and to full_backfill, which builds everything)."""
+    from retail_platform.definitions import defs
+
+    def selected(job_name: str) -> set[dg.AssetKey]:
+        return defs.resolve_job_def(job_name).asset_layer.selected_asset_keys
+
+    once_a_day = {
+        dg.AssetKey(["marts", name])
+        for name in (
+            "customer_value",
+            "customer_value_tiers",
+            "repeat_customer_revenue",
+            "top_customers",
+            "city_sales",
+            "category_sales",
+            "discount_analysis",
+        )
+    }
+    dashboard = dg.AssetKey(["marts", "dashboard"])
+    assert selected("customer_value_marts") == once_a_day | {dashboard}
+    assert not selected("daily_pipeline") & once_a_day
+    assert once_a_day <= selected("full_backfill")
+    schedule = defs.resolve_schedule_def("customer_value_marts_daily")
+    assert (schedule.cron_schedule, schedule.job_name) == ("15 6 * * *", "customer_value_marts")
+
+
 def test_every_step_of_every_job_waits_for_the_warehouse_pool():
     """DuckDB allows one writing process per file: a step outside the pool (a check that
     reads a reconciliation table, say) can open the file while dbt holds it."""
     from retail_platform.definitions import defs
 
-    for name in ("daily_pipeline", "full_backfill", "churn_scoring", "churn_retrain"):
+    for name in WAREHOUSE_JOBS:
         ops = defs.resolve_job_def(name).graph.iterate_op_defs()
         assert {op.name: op.pool for op in ops if op.pool != "warehouse"} == {}, name
 
@@ -109,7 +155,7 @@ def test_a_launched_run_runs_every_step_in_one_process_on_either_target(monkeypa
     monkeypatch.setenv("RETAIL_TARGET", "bigquery")
     monkeypatch.delenv("RETAIL_CHURN_ENGINE", raising=False)  # bqml, the production default
     bigquery = build_definitions(current_target())
-    for name in ("daily_pipeline", "full_backfill", "churn_scoring", "churn_retrain"):
+    for name in WAREHOUSE_JOBS:
         assert defs.resolve_job_def(name).executor_def.name == "in_process", name
         assert bigquery.resolve_job_def(name).executor_def.name == "in_process", name
     churn_model = bigquery.resolve_asset_graph().get(dg.AssetKey(["ml", "churn_model"]))
@@ -130,7 +176,8 @@ def test_the_instance_gives_the_warehouse_pool_one_slot(tmp_path, monkeypatch):
 def test_every_asset_explains_itself_in_the_ui():
     """Description, owners, kinds (with the warehouse's), columns and code references on
     every asset; a freshness policy on gold and marts. The dashboard is a file, not a
-    table: it has no columns."""
+    table: it has no columns; dbt's exposures are readers (BI, the dashboard), named by
+    their tools' kinds."""
     from retail_platform.definitions import defs
 
     graph = defs.resolve_asset_graph()
@@ -140,8 +187,11 @@ def test_every_asset_explains_itself_in_the_ui():
         node, name = graph.get(key), key.to_user_string()
         assert node.description and len(node.description) > 20, name
         assert node.owners, name
-        assert node.kinds & {"duckdb", "sklearn"}, name  # where it lives or what trains it
         assert "dagster/code_references" in node.metadata, name
+        if key.path[0] == "exposures":
+            assert node.kinds - {"dbt", "dashboard"}, name  # the tool that reads
+            continue
+        assert node.kinds & {"duckdb", "sklearn"}, name  # where it lives or what trains it
         if key != dg.AssetKey(["marts", "dashboard"]):
             assert node.metadata["dagster/column_schema"].columns, name
         fresh = node.freshness_policy is not None
@@ -257,3 +307,24 @@ def test_every_duckdb_connection_of_the_local_target_is_memory_limited(tmp_path,
     assert "memory_limit: \"{{ env_var('RETAIL_DUCKDB_MEMORY_LIMIT', '2GB') }}\"" in profile
     monkeypatch.delenv("RETAIL_DUCKDB_MEMORY_LIMIT")
     assert resources_for(Target("local", "duckdb"))["warehouse"].memory_limit == "2GB"
+
+
+def test_the_lineage_ends_in_the_dbt_exposures():
+    """Each exposure of sql/models/exposures.yml is an asset that Dagster shows after the
+    marts it reads and never materializes, in no job."""
+    import yaml
+
+    from retail_platform.definitions import defs
+    from retail_platform.lib.targets import PROJECT_ROOT
+
+    declared = yaml.safe_load((PROJECT_ROOT / "sql/models/exposures.yml").read_text())
+    graph = defs.resolve_asset_graph()
+    for exposure in declared["exposures"]:
+        node = graph.get(dg.AssetKey(["exposures", exposure["name"]]))
+        refs = {ref.removeprefix("ref('").removesuffix("')") for ref in exposure["depends_on"]}
+        assert {key.path[-1] for key in node.parent_keys} == refs, exposure["name"]
+        assert all(key.path[0] == "marts" for key in node.parent_keys)
+        assert not node.is_materializable
+        assert node.group_name == "exposures"
+    for job in defs.resolve_all_job_defs():
+        assert not any(k.path[0] == "exposures" for k in job.asset_layer.selected_asset_keys)
