@@ -294,8 +294,9 @@ def revenue_vs_forecast(marts: MartFrames) -> Chart:
     )
     return Chart(
         key, title, figure,
-        f"All stores together. The band is the range the forecast expected net revenue to "
-        f"fall in on {share} of days. {compared}{ahead_text}The forecast is retrained weekly.",
+        f"All stores together. The shaded band (likely range) is where the forecast expected "
+        f"net revenue to fall on {share} of days. {compared}{ahead_text}"
+        "The forecast is retrained weekly.",
         wide=True,
     )  # fmt: skip
 
