@@ -499,3 +499,27 @@ def test_every_tick_step_is_one_two_two_and_a_half_or_five_times_a_power_of_ten(
 )  # fmt: skip
 def test_money_ticks_are_short(value, label):
     assert fmt.money_tick(value) == label
+
+
+def test_marts_not_built_yet_read_as_empty(tmp_path):
+    """A warehouse the landing sensor's runs filled first holds no once-a-day mart until
+    its job runs: the dashboard reads it as empty (its charts say "No data yet") and names
+    it, where reading it would fail the page. Here one mart exists with a row, the rest not."""
+    database = tmp_path / "warehouse.duckdb"
+    built = "payment_mix"
+    with duckdb.connect(str(database)) as connection:
+        connection.execute("CREATE SCHEMA retail_marts")
+        connection.execute(f"CREATE TABLE retail_marts.{built} (transaction_date DATE)")
+    warehouse = DuckDBWarehouse(database=str(database))
+    assert warehouse.relation_exists(f"retail_marts.{built}")
+    assert not warehouse.relation_exists("retail_marts.customer_value_tiers")
+
+    with pytest.raises(duckdb.Error):  # the mart's real columns are not in this stand-in
+        load_marts(warehouse)
+    with duckdb.connect(str(database)) as connection:
+        connection.execute(f"DROP TABLE retail_marts.{built}")
+    marts = load_marts(warehouse)
+    assert marts.not_built == tuple(sorted(MARTS_READ))
+    assert set(marts.rows().values()) == {0}
+    rendered = render_dashboard(marts, generated_at=datetime.now(UTC), source="test")
+    assert rendered.charts_without_data and "No data yet" in rendered.html

@@ -162,6 +162,8 @@ class MartFrames:
     as floats (exact decimals are for the warehouse; a chart needs numbers), text as is."""
 
     frames: Mapping[str, pd.DataFrame]
+    #: Marts the warehouse does not hold yet (read as empty).
+    not_built: tuple[str, ...] = ()
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.frames[name]
@@ -189,8 +191,20 @@ def normalized(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_marts(warehouse: Warehouse) -> MartFrames:
-    """Every query of ``QUERIES`` against ``warehouse``."""
-    return MartFrames({name: normalized(warehouse.frame(q.sql)) for name, q in QUERIES.items()})
+    """Every query of ``QUERIES`` against ``warehouse``. A mart not built yet (one refreshed
+    once a day, on a warehouse the landing sensor's runs filled first) reads as empty, so
+    its charts say "No data yet" instead of failing the page."""
+    missing = {
+        mart for mart in MARTS_READ if not warehouse.relation_exists(f"{MARTS_SCHEMA}.{mart}")
+    }
+    empty = empty_marts()
+    return MartFrames(
+        {
+            name: empty[name] if query.mart in missing else normalized(warehouse.frame(query.sql))
+            for name, query in QUERIES.items()
+        },
+        not_built=tuple(sorted(missing)),
+    )
 
 
 def empty_marts() -> MartFrames:
