@@ -373,6 +373,42 @@ def test_city_sales(landed, model):
     assert sum(r["net_revenue"] for r in rows) == sum(r["net_revenue"] for r in daily)
 
 
+def test_customer_demographics(landed, model):
+    expected = model.customer_demographics()
+    rows = mart_rows(landed, "customer_demographics")
+    key = ("age_band", "gender", "loyalty_tier", "region")
+    assert {tuple(r[k] for k in key) for r in rows} == set(expected)
+    for row in rows:
+        assert_row_equals(
+            row, expected[tuple(row[k] for k in key)],
+            ("customer_base", "customers", "orders", "net_revenue"),
+            ("revenue_share", "orders_per_customer"),
+        )  # fmt: skip
+    # The simulated customers: adults, most with a birth date and a gender, some without.
+    bands, genders = {r["age_band"] for r in rows}, {r["gender"] for r in rows}
+    assert {"18-24", "35-44", "65+", "unknown"} <= bands and "under_18" not in bands
+    assert {"female", "male", "unknown"} <= genders
+    assert sum(r["customer_base"] for r in rows) == len(model.rows["customers"])
+    assert sum(r["customers"] for r in rows) == len(model.customer_value())
+    daily = model.daily_sales().values()
+    assert sum(r["net_revenue"] for r in rows) == sum(r["net_revenue"] for r in daily)
+
+
+def test_bi_facing_relations_hold_no_birth_date(week):
+    """Gold and the marts show an age band, never a birth date: it stays in silver."""
+    holding = set(week.query(
+        "SELECT table_schema, table_name FROM information_schema.columns "
+        "WHERE column_name = 'birth_date'"
+    ))  # fmt: skip
+    assert ("retail_silver", "customers") in holding
+    assert not {(schema, table) for schema, table in holding
+                if schema in ("retail_gold", "retail_marts")}  # fmt: skip
+    assert week.query(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'retail_gold' "
+        "AND table_name = 'dim_customers' AND column_name IN ('age_band', 'gender')"
+    ) == [(2,)]
+
+
 def test_category_sales(landed, model):
     expected = model.category_sales()
     rows = mart_rows(landed, "category_sales")
