@@ -11,8 +11,10 @@ import duckdb
 import pytest
 
 from retail_platform.defs.transforms.assets import MAX_REJECT_RATE_TAG
+from retail_platform.lib.landing_zone import landing_path
 from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate
-from retail_platform_tests.helpers.contract_model import ContractModel, latest_rows
+from retail_platform_tests.helpers import handmade
+from retail_platform_tests.helpers.contract_model import ContractModel, age_band, latest_rows
 from retail_platform_tests.helpers.local_platform import LocalPlatform
 
 ACCEPT_REJECTS = {MAX_REJECT_RATE_TAG: "1"}
@@ -407,6 +409,29 @@ def test_bi_facing_relations_hold_no_birth_date(week):
         "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'retail_gold' "
         "AND table_name = 'dim_customers' AND column_name IN ('age_band', 'gender')"
     ) == [(2,)]
+
+
+def test_a_later_day_moves_the_age_bands_of_customers_it_did_not_change(week, tmp_path):
+    """dim_customers merges the day's customers and every customer whose age band moved
+    with the newest day, so no band goes stale: after a day 18 months on that brings one new
+    customer, every band is the age on that day."""
+    later = week.copy_to(tmp_path / "later")
+    day = date(2026, 7, 1)
+    newcomer = handmade.row(
+        "customers", day, customer_id="C-LATER", loyalty_tier="gold", birth_date="2008-07-01"
+    )
+    path = landing_path("customers", day, "later", "jsonl")
+    later.landing.write_bytes(path, handmade.jsonl([newcomer]))
+    layers = (("raw", "customers"), ("silver", "customers"), ("gold", "dim_customers"))
+    customers = [dg.AssetKey([layer, name]) for layer, name in layers]
+    before = dict(later.query("SELECT customer_id, age_band FROM retail_gold.dim_customers"))
+    assert later.run(day, selection=customers).success
+    after = dict(later.query("SELECT customer_id, age_band FROM retail_gold.dim_customers"))
+    landed = {c["customer_id"]: c for c in latest_rows(later.landing_root)["customers"]}
+    assert after == {c: age_band(landed[c].get("birth_date"), day) for c in landed}
+    assert after["C-LATER"] == "18-24"  # 18 on the day
+    moved = {c for c in before if before[c] != after[c]}
+    assert len(moved) > len(before) // 20  # many birthdays crossed a band edge in 18 months
 
 
 def test_category_sales(landed, model):
