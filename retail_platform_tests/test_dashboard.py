@@ -1,6 +1,7 @@
 """marts/dashboard rendered from the real marts of the ``months`` platform (120 days, every
-layer, churn model trained and scored) and opened in a real headless browser (Debian's
-chromium, driven by Playwright; installed with apt-get when missing): no JavaScript
+layer, churn model trained and scored, then a sales forecast made and published) and opened
+in a real headless browser (Debian's chromium, driven by Playwright; installed with apt-get
+when missing): no JavaScript
 error, no network request, every chart drawn, the headline numbers equal to the
 contract's metrics computed straight from the landing files (contract_model.py), and a
 screenshot saved under data/."""
@@ -12,29 +13,40 @@ import math
 import re
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pandas as pd
 import pytest
 
 from retail_platform.defs.dashboard.assets import DASHBOARD, dashboard_assets
+from retail_platform.defs.ml.forecast import (
+    FORECAST_VERSIONS,
+    SALES_FORECAST,
+    SALES_HISTORY,
+    SALES_VS_FORECAST,
+    forecast_assets,
+)
 from retail_platform.defs.transforms.project import built_manifest
-from retail_platform.lib.dashboard import MARTS_READ, empty_marts, render_dashboard
+from retail_platform.lib.dashboard import MARTS_READ, empty_marts, load_marts, render_dashboard
 from retail_platform.lib.dashboard import format as fmt
+from retail_platform.lib.forecast.engine import SklearnForecastEngine
 from retail_platform.lib.landing_zone import LocalLandingZone
 from retail_platform.lib.simulator import SimulationConfig, simulate
 from retail_platform.lib.targets import data_dir
 from retail_platform.lib.warehouse import DuckDBWarehouse
+from retail_platform_tests.helpers import local_platform
 from retail_platform_tests.helpers.browser import headless_chromium
 from retail_platform_tests.helpers.contract_model import ContractModel
-from retail_platform_tests.helpers.local_platform import LOCAL
+from retail_platform_tests.helpers.local_platform import LOCAL, LocalPlatform
 
 SCREENSHOT = data_dir() / "dashboard" / "screenshot.png"
 SECTIONS = ("executive", "sales", "customers", "operations")
 CHURN_CHARTS = {"churn-bands", "churn-by-segment", "churn-distribution"}
+FORECAST_CHART = "revenue-vs-forecast"
 # What a drawn chart contains: bar/histogram points, scatter lines, pie slices, heatmap
 # images, table cells.
 CHARTS_JS = """() => Array.from(document.querySelectorAll('.plotly-graph-div')).map(plot => ({
@@ -57,9 +69,9 @@ NOTES_JS = """() => Array.from(document.querySelectorAll('.chart.no-data')).map(
 BADGES_JS = """() => Array.from(document.querySelectorAll('.as-of')).map(badge =>
     [badge.dataset.asOf, badge.textContent])"""
 # The charts whose value axis is money; their ticks read "$500 k", "$1.5 M".
-MONEY_AXES = {"revenue-per-day", "orders-customers-aov", "revenue-by-region", "revenue-by-store",
-              "top-products", "categories", "top-cities", "top-employees", "discount-bands",
-              "discounts"}  # fmt: skip
+MONEY_AXES = {"revenue-per-day", FORECAST_CHART, "orders-customers-aov", "revenue-by-region",
+              "revenue-by-store", "top-products", "categories", "top-cities", "top-employees",
+              "discount-bands", "discounts"}  # fmt: skip
 # A numeric tick label: "$1.5 M", "12,000", "2.5%", "0.25" (dates and names do not match).
 NUMBER_TICK = re.compile(r"^(-)?\$?([\d,]*\.?\d+) ?([kMB])?(%)?$")
 SCALE = {None: 1, "k": 1e3, "M": 1e6, "B": 1e9}
@@ -136,9 +148,34 @@ def open_in_browser(path: Path, screenshot: Path | None = None) -> Opened:
 
 
 @pytest.fixture(scope="module")
-def rendered(months, tmp_path_factory) -> tuple[dict, Path, Opened]:
-    """The dashboard of the months platform, opened once for the tests that read it."""
-    metadata = materialize_dashboard(months.database, tmp_path_factory.mktemp("dashboard"))
+def forecasted(months, tmp_path_factory) -> LocalPlatform:
+    """The months platform with a sales forecast made, passed its gate and published (the
+    forecast_retrain job's assets, as test_forecast runs them)."""
+    platform = months.copy_to(tmp_path_factory.mktemp("forecasted"))
+    last = months_last_day(months)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            local_platform, "ALL_ASSETS", [*local_platform.ALL_ASSETS, *forecast_assets(LOCAL)]
+        )
+        result = platform.run(
+            last,
+            selection=[SALES_HISTORY, FORECAST_VERSIONS, SALES_FORECAST, SALES_VS_FORECAST],
+            resources={"forecast_engine": SklearnForecastEngine()},
+        )
+    assert result.success
+    return platform
+
+
+def months_last_day(platform: LocalPlatform) -> date:
+    [(last,)] = platform.query("SELECT max(transaction_date) FROM retail_marts.agg_daily_sales")
+    return last
+
+
+@pytest.fixture(scope="module")
+def rendered(forecasted, tmp_path_factory) -> tuple[dict, Path, Opened]:
+    """The dashboard of the months platform with its forecast, opened once for the tests
+    that read it."""
+    metadata = materialize_dashboard(forecasted.database, tmp_path_factory.mktemp("dashboard"))
     path = Path(metadata["dagster/uri"])
     return metadata, path, open_in_browser(path, screenshot=SCREENSHOT)
 
@@ -154,7 +191,7 @@ def test_every_chart_is_drawn_in_a_real_browser_with_no_error_and_no_network(ren
     assert metadata["charts_without_data"] == "none" and opened.notes == {}
 
     # Four sections, every chart of each drawn with data, at a readable size.
-    assert len(opened.charts) == metadata["charts"] >= 20
+    assert len(opened.charts) == metadata["charts"] >= 21
     assert {chart["section"] for chart in opened.charts} == set(SECTIONS)
     for chart in opened.charts:
         assert chart["drawn"] and chart["svgs"] > 0, chart
@@ -284,11 +321,11 @@ def test_the_headline_numbers_equal_the_contract_computed_from_the_landing_files
 
 
 @pytest.mark.browser
-def test_customer_health_without_churn_scores_shows_no_data_yet(months, tmp_path):
+def test_customer_health_without_churn_scores_shows_no_data_yet(forecasted, tmp_path):
     """Before any churn model met its floor, customer_health has no probabilities: the
     churn charts are notes, everything else is still drawn, and nothing fails."""
     database = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(months.database, database)
+    shutil.copyfile(forecasted.database, database)
     with duckdb.connect(str(database)) as connection:
         connection.execute("DELETE FROM retail_ml.churn_scores")
 
@@ -304,6 +341,54 @@ def test_customer_health_without_churn_scores_shows_no_data_yet(months, tmp_path
         opened.kpis["high_churn_risk_customers"] == ""
         and opened.shown["high_churn_risk_customers"] == "–"
     )
+
+
+def test_net_revenue_vs_forecast_shows_the_contracts_actuals_and_the_days_ahead(forecasted, months):
+    """The executive page's forecast chart: all stores' actual net revenue (the contract's,
+    recomputed from the landed files) on the 28 days before the forecast starts, the
+    forecast and its band on those and the 28 days ahead, the days ahead shaded."""
+    marts = load_marts(DuckDBWarehouse(database=str(forecasted.database)))
+    dashboard = render_dashboard(marts, generated_at=datetime.now(UTC), source="test")
+    [chart] = [c for c in dashboard.charts if c.key == FORECAST_CHART]
+    assert chart.figure is not None and chart.title == "Net revenue vs forecast"
+    upper, lower, forecast, actual = chart.figure.data
+    assert (lower.fill, lower.name, forecast.name, actual.name) == (
+        "tonexty",
+        "likely range",
+        "forecast",
+        "actual",
+    )
+    days = [day.date() for day in pd.to_datetime(actual.x)]
+    assert len(days) == len(set(days)) == 56
+    last = months_last_day(months)
+    daily = ContractModel(months.landing_root).daily_sales()
+    for day, value in zip(days, actual.y, strict=True):
+        if day <= last:
+            expected = sum(row["net_revenue"] for (d, _), row in daily.items() if d == day)
+            assert value == pytest.approx(float(expected), abs=0.005), day
+        else:
+            assert math.isnan(value), day  # ahead: forecast only
+    assert days[0] == last - timedelta(days=27) and days[-1] == last + timedelta(days=28)
+    assert all(lo <= f <= up for lo, f, up in zip(lower.y, forecast.y, upper.y, strict=True))
+    [ahead] = chart.figure.layout.shapes
+    assert pd.Timestamp(ahead.x0) == pd.Timestamp(last) + pd.Timedelta(hours=12)
+    assert pd.Timestamp(ahead.x1) == pd.Timestamp(last + timedelta(days=28)) + pd.Timedelta(
+        hours=12
+    )
+    assert "band" in chart.note and "retrained weekly" in chart.note
+    assert ENGINEERING.findall(chart.note) == []
+
+
+def test_without_a_published_forecast_the_forecast_chart_is_a_plain_note(months):
+    """The months platform made no forecast (its runs leave out the forecast's assets):
+    sales_vs_forecast is empty, its chart a note, every other chart drawn."""
+    assert months.query("SELECT count(*) FROM retail_marts.sales_vs_forecast") == [(0,)]
+    marts = load_marts(DuckDBWarehouse(database=str(months.database)))
+    dashboard = render_dashboard(marts, generated_at=datetime.now(UTC), source="test")
+    assert dashboard.charts_without_data == [FORECAST_CHART]
+    [chart] = [c for c in dashboard.charts if c.key == FORECAST_CHART]
+    assert chart.note.startswith("No data yet: the forecast appears once eight weeks")
+    assert ENGINEERING.findall(chart.note) == []
 
 
 def test_a_warehouse_without_rows_gives_a_note_for_every_chart():
@@ -414,3 +499,27 @@ def test_every_tick_step_is_one_two_two_and_a_half_or_five_times_a_power_of_ten(
 )  # fmt: skip
 def test_money_ticks_are_short(value, label):
     assert fmt.money_tick(value) == label
+
+
+def test_marts_not_built_yet_read_as_empty(tmp_path):
+    """A warehouse the landing sensor's runs filled first holds no once-a-day mart until
+    its job runs: the dashboard reads it as empty (its charts say "No data yet") and names
+    it, where reading it would fail the page. Here one mart exists with a row, the rest not."""
+    database = tmp_path / "warehouse.duckdb"
+    built = "payment_mix"
+    with duckdb.connect(str(database)) as connection:
+        connection.execute("CREATE SCHEMA retail_marts")
+        connection.execute(f"CREATE TABLE retail_marts.{built} (transaction_date DATE)")
+    warehouse = DuckDBWarehouse(database=str(database))
+    assert warehouse.relation_exists(f"retail_marts.{built}")
+    assert not warehouse.relation_exists("retail_marts.customer_value_tiers")
+
+    with pytest.raises(duckdb.Error):  # the mart's real columns are not in this stand-in
+        load_marts(warehouse)
+    with duckdb.connect(str(database)) as connection:
+        connection.execute(f"DROP TABLE retail_marts.{built}")
+    marts = load_marts(warehouse)
+    assert marts.not_built == tuple(sorted(MARTS_READ))
+    assert set(marts.rows().values()) == {0}
+    rendered = render_dashboard(marts, generated_at=datetime.now(UTC), source="test")
+    assert rendered.charts_without_data and "No data yet" in rendered.html

@@ -93,6 +93,11 @@ class Warehouse(dg.ConfigurableResource):
         """Rows of a table; None for a view (counting it would run its whole query)."""
         raise NotImplementedError
 
+    def relation_exists(self, relation: str) -> bool:
+        """Whether ``schema.name`` is a table or view of the warehouse (a mart built once a
+        day may not be there yet on a new warehouse)."""
+        raise NotImplementedError
+
     def row_counts(self, tables: Sequence[str]) -> dict[str, int | None]:
         return {table: self.row_count(table) for table in tables}
 
@@ -181,6 +186,14 @@ class DuckDBWarehouse(Warehouse):
                 [start, end],
             ).fetchall()
         return {day: int(n) for day, n in rows if day in wanted}
+
+    def relation_exists(self, relation: str) -> bool:
+        schema, name = relation.split(".")[-2:]
+        rows = self.query(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, name],
+        )
+        return bool(rows)
 
     def row_count(self, table: str) -> int | None:
         return self.row_counts([table])[table]
@@ -338,6 +351,16 @@ class BigQueryWarehouse(Warehouse):
         for index, day, rows in self.query(" UNION ALL ".join(selects), parameters):
             result[tables[index]][day] = int(rows)
         return result
+
+    def relation_exists(self, relation: str) -> bool:
+        from google.api_core.exceptions import NotFound
+
+        quoted_table(relation)
+        try:
+            self._client().get_table(".".join(relation.split(".")[-2:]))
+        except NotFound:
+            return False
+        return True
 
     def row_count(self, table: str) -> int | None:
         # Table metadata, not a scan: free, and allowed on require_partition_filter tables.

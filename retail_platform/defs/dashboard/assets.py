@@ -48,7 +48,8 @@ def dashboard_assets(target: Target) -> list[dg.AssetsDefinition]:
             "The retail dashboard: one self-contained HTML file (plotly.js inlined, opens "
             "with no network) rendered from the marts, in four sections: executive "
             "summary (revenue, orders, customers, AOV over time, week over week, by region "
-            "and store), sales analytics (top products, categories per month, top cities, "
+            "and store, net revenue against the sales forecast and its interval), sales "
+            "analytics (top products, categories per month, top cities, "
             "employees, discount depth against revenue and margin, payment mix), customer "
             "insights (value tiers, repeat vs one-time buyers, top customers, RFM segments, "
             "churn risk) and inventory & shipping (stock alerts, days of cover, carrier "
@@ -57,7 +58,8 @@ def dashboard_assets(target: Target) -> list[dg.AssetsDefinition]:
             "day with sales). Also the end of the dbt exposure retail_dashboard "
             "(sql/models/exposures.yml). Written to RETAIL_DASHBOARD_DIR (default "
             "data/dashboard/index.html); the materialization links to the file. A mart "
-            "without rows yet shows a 'No data yet' note in place of its charts."
+            "without rows yet, or not built yet (a once-a-day mart before its first run), shows "
+            "a 'No data yet' note in place of its charts."
         ),
     )
     def dashboard(
@@ -73,6 +75,8 @@ def dashboard_assets(target: Target) -> list[dg.AssetsDefinition]:
         empty = rendered.charts_without_data
         if empty:
             context.log.warning(f"charts without data yet: {', '.join(empty)}")
+        if marts.not_built:
+            context.log.warning(f"marts not built yet: {', '.join(marts.not_built)}")
         context.log.info(f"dashboard written to {path} ({rendered.chart_count} charts)")
         kpis = rendered.kpis
         return dg.MaterializeResult(
@@ -81,6 +85,7 @@ def dashboard_assets(target: Target) -> list[dg.AssetsDefinition]:
                 "open in a browser": dg.MetadataValue.url(path.as_uri()),
                 "charts": rendered.chart_count,
                 "charts_without_data": dg.MetadataValue.text(", ".join(empty) or "none"),
+                "marts_not_built_yet": dg.MetadataValue.text(", ".join(marts.not_built) or "none"),
                 "bytes": path.stat().st_size,
                 "sales_to": dg.MetadataValue.text(rendered.as_of or "no sales yet"),
                 "mart_rows": dg.MetadataValue.json(marts.rows()),

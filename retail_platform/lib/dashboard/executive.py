@@ -1,6 +1,7 @@
 """Executive summary: revenue, orders, customers and AOV over time, week over week, by
-region and store (marts ``agg_daily_sales``, ``v_executive_summary``,
-``agg_customer_segments`` for the distinct-customer count)."""
+region and store, and net revenue against the sales forecast (marts ``agg_daily_sales``,
+``v_executive_summary``, ``agg_customer_segments`` for the distinct-customer count,
+``sales_vs_forecast``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from retail_platform.lib.dashboard import format as fmt
 from retail_platform.lib.dashboard.marts import MartFrames
 from retail_platform.lib.dashboard.model import (
     HEIGHT,
+    PALETTE,
     Chart,
     Kpi,
     Section,
@@ -19,6 +21,12 @@ from retail_platform.lib.dashboard.model import (
 )
 
 NO_SALES = "no sales loaded yet"
+# The forecast is published once its backtest gate passed (56 days of history at least).
+NO_FORECAST = (
+    "the forecast appears once eight weeks of sales are loaded and a forecast has proven "
+    "better than simply repeating the last week"
+)
+BAND_COLOR = "rgba(51, 102, 204, 0.18)"
 
 
 def store_labels(executive: pd.DataFrame) -> dict[str, str]:
@@ -226,6 +234,73 @@ def revenue_by_store(marts: MartFrames) -> Chart:
     return Chart(key, title, figure, "Labels: the store's share of all net revenue.")
 
 
+def revenue_vs_forecast(marts: MartFrames) -> Chart:
+    """The total's actual net revenue, the forecast and its interval as a band: the 28
+    days before the forecast's start (what a forecast made 28 days earlier expected) and
+    the 28 days ahead, shaded as forecast only."""
+    key, title = "revenue-vs-forecast", "Net revenue vs forecast"
+    days = marts["forecast"].sort_values("forecast_date")
+    if days.empty or days["forecast"].isna().all():
+        return Chart.no_data(key, title, NO_FORECAST)
+    dates = days["forecast_date"]
+    money = "%{x|%a %d %b %Y}: $%{y:,.2f}"
+    figure = go.Figure(
+        [
+            go.Scatter(  # the band's top edge, drawn first so the bottom can fill up to it
+                x=dates, y=days["forecast_upper"], mode="lines", line={"width": 0},
+                showlegend=False, hovertemplate=f"likely at most {money}<extra></extra>",
+            ),
+            go.Scatter(
+                x=dates, y=days["forecast_lower"], mode="lines", line={"width": 0},
+                fill="tonexty", fillcolor=BAND_COLOR, name="likely range",
+                hovertemplate=f"likely at least {money}<extra></extra>",
+            ),
+            go.Scatter(
+                x=dates, y=days["forecast"], name="forecast", mode="lines",
+                line={"color": PALETTE[0], "dash": "dash"},
+                hovertemplate=f"forecast {money}<extra></extra>",
+            ),
+            go.Scatter(
+                x=dates, y=days["actual_net_revenue"], name="actual", mode="lines+markers",
+                line={"color": "#1f2d3d"}, marker={"size": 4},
+                hovertemplate=f"actual {money}<extra></extra>",
+            ),
+        ]
+    )  # fmt: skip
+    ahead = days[days["forecast_kind"] == "forecast"]
+    if not ahead.empty:
+        half_day = pd.Timedelta(hours=12)
+        figure.add_vrect(
+            x0=ahead["forecast_date"].min() - half_day, x1=ahead["forecast_date"].max() + half_day,
+            fillcolor="#7f8c8d", opacity=0.08, line_width=0,
+            annotation_text="ahead: forecast only", annotation_position="top left",
+        )  # fmt: skip
+    values = days[["actual_net_revenue", "forecast", "forecast_lower", "forecast_upper"]]
+    fmt.money_axis(styled(figure), values.stack().dropna())
+    figure.update_layout(hovermode="x unified")
+    level = days["interval_level"].dropna()
+    share = fmt.percent(level.iloc[0], decimals=0) if not level.empty else "most"
+    past = days.loc[days["forecast_kind"] == "backtest", "forecast_date"]
+    compared = (
+        f"Up to {past.max():%d %b %Y}: what was sold against what a forecast made before "
+        "those four weeks expected. "
+        if not past.empty
+        else ""
+    )
+    ahead_text = (
+        f"From {ahead['forecast_date'].min():%d %b %Y}: no sales yet, only the forecast. "
+        if not ahead.empty
+        else ""
+    )
+    return Chart(
+        key, title, figure,
+        f"All stores together. The shaded band (likely range) is where the forecast expected "
+        f"net revenue to fall on {share} of days. {compared}{ahead_text}"
+        "The forecast is retrained weekly.",
+        wide=True,
+    )  # fmt: skip
+
+
 def section(marts: MartFrames) -> Section:
     return Section(
         key="executive",
@@ -235,6 +310,7 @@ def section(marts: MartFrames) -> Section:
         kpis=kpis(marts),
         charts=[
             revenue_per_day(marts),
+            revenue_vs_forecast(marts),
             orders_customers_aov(marts),
             revenue_by_region_per_week(marts),
             week_over_week_by_region(marts),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from retail_platform.lib.forecast.metrics import TOTAL
 from retail_platform.lib.warehouse import Warehouse
 
 MARTS_SCHEMA = "retail_marts"
@@ -49,6 +50,13 @@ QUERIES: Mapping[str, MartQuery] = {
         "v_executive_summary",
         ("transaction_date", "store_id", "store_name", "region", "orders", "customers",
          "items_sold", "net_revenue", "avg_order_value", "net_revenue_same_day_last_week"),
+    ),
+    # The total of every store only: the executive page shows the business as a whole.
+    "forecast": MartQuery(
+        "sales_vs_forecast",
+        ("forecast_date", "forecast_kind", "actual_net_revenue", "forecast", "forecast_lower",
+         "forecast_upper", "interval_level", "trained_through"),
+        where=f"store_id = '{TOTAL}'",
     ),
     "daily_sales": MartQuery(
         "agg_daily_sales",
@@ -136,11 +144,15 @@ QUERIES: Mapping[str, MartQuery] = {
 #: The marts the dashboard reads (the asset's upstream dependencies).
 MARTS_READ: tuple[str, ...] = tuple(dict.fromkeys(query.mart for query in QUERIES.values()))
 
-_DATE_COLUMNS = {"transaction_date", "month", "as_of_date", "last_sale_date"}
+_DATE_COLUMNS = {
+    "transaction_date", "month", "as_of_date", "last_sale_date", "forecast_date",
+    "trained_through",
+}  # fmt: skip
 _TEXT_COLUMNS = {
     "store_id", "store_name", "region", "product_id", "product_name", "category",
     "employee_id", "full_name", "method", "segment", "churn_risk_band", "carrier",
     "value_tier", "buyer_type", "customer_id", "city", "loyalty_tier", "discount_band",
+    "forecast_kind",
 }  # fmt: skip
 
 
@@ -150,6 +162,8 @@ class MartFrames:
     as floats (exact decimals are for the warehouse; a chart needs numbers), text as is."""
 
     frames: Mapping[str, pd.DataFrame]
+    #: Marts the warehouse does not hold yet (read as empty).
+    not_built: tuple[str, ...] = ()
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.frames[name]
@@ -177,8 +191,20 @@ def normalized(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_marts(warehouse: Warehouse) -> MartFrames:
-    """Every query of ``QUERIES`` against ``warehouse``."""
-    return MartFrames({name: normalized(warehouse.frame(q.sql)) for name, q in QUERIES.items()})
+    """Every query of ``QUERIES`` against ``warehouse``. A mart not built yet (one refreshed
+    once a day, on a warehouse the landing sensor's runs filled first) reads as empty, so
+    its charts say "No data yet" instead of failing the page."""
+    missing = {
+        mart for mart in MARTS_READ if not warehouse.relation_exists(f"{MARTS_SCHEMA}.{mart}")
+    }
+    empty = empty_marts()
+    return MartFrames(
+        {
+            name: empty[name] if query.mart in missing else normalized(warehouse.frame(query.sql))
+            for name, query in QUERIES.items()
+        },
+        not_built=tuple(sorted(missing)),
+    )
 
 
 def empty_marts() -> MartFrames:
