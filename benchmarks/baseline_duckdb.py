@@ -119,7 +119,14 @@ RULES: dict[str, tuple[list[str], list[tuple[str, str]]]] = {
     ),
     "customers": (
         ["email", "loyalty_tier", "signup_date"],
-        [("loyalty_tier NOT IN ('bronze', 'silver', 'gold')", "invalid_loyalty_tier")],
+        [
+            ("loyalty_tier NOT IN ('bronze', 'silver', 'gold')", "invalid_loyalty_tier"),
+            ("gender NOT IN ('female', 'male', 'other')", "invalid_gender"),
+            (
+                "birth_date > transaction_date OR birth_date < DATE '1900-01-01'",
+                "implausible_birth_date",
+            ),
+        ],
     ),
     "products": (
         ["name", "category", "list_price", "unit_cost"],

@@ -47,6 +47,7 @@ MARTS = (
     "city_sales",
     "category_sales",
     "discount_analysis",
+    "customer_demographics",
 )
 
 

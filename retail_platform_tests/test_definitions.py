@@ -126,6 +126,7 @@ def test_the_customer_value_marts_refresh_once_a_day_off_the_sensor_path():
             "city_sales",
             "category_sales",
             "discount_analysis",
+            "customer_demographics",
         )
     }
     dashboard = dg.AssetKey(["marts", "dashboard"])

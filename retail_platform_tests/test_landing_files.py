@@ -16,7 +16,9 @@ from retail_platform_tests.helpers.landed import quarantined_files
 from retail_platform_tests.helpers.local_platform import LocalPlatform
 
 DAY = date(2025, 1, 6)
-ORDER_ITEMS, SHIPMENTS, STORES = (ENTITIES[n] for n in ("order_items", "shipments", "stores"))
+ORDER_ITEMS, SHIPMENTS, STORES, CUSTOMERS = (
+    ENTITIES[n] for n in ("order_items", "shipments", "stores", "customers")
+)
 
 
 def read(entity, path: str, data: bytes):
@@ -98,6 +100,14 @@ def test_a_file_may_omit_an_optional_column_which_comes_out_null(path, data):
 
 
 @pytest.mark.parametrize(("path", "data"), [("a.jsonl", jsonl), ("a.csv", csv_bytes)])
+def test_a_customers_file_from_before_the_demographics_loads_with_them_null(path, data):
+    rows = [without(row("customers", DAY, customer_id=c), "birth_date", "gender") for c in "AB"]
+    frame = read(CUSTOMERS, path, data(rows))
+    assert list(frame["birth_date"]) == list(frame["gender"]) == [None, None]
+    assert list(frame["customer_id"]) == ["A", "B"]
+
+
+@pytest.mark.parametrize(("path", "data"), [("a.jsonl", jsonl), ("a.csv", csv_bytes)])
 def test_a_nullable_required_column_may_be_empty_but_not_absent(path, data):
     """delivered_at is nullable (contract), yet a required column: a file must have it."""
     frame = read(SHIPMENTS, path, data([row("shipments", DAY, delivered_at=None)]))
@@ -110,8 +120,12 @@ def test_only_optional_columns_may_be_missing():
     assert ORDER_ITEMS.optional == {"line_amount"}
     assert "line_amount" not in ORDER_ITEMS.required_column_names
     assert ORDER_ITEMS.column_names[-3:] == ["line_amount", "transaction_date", "updated_at"]
+    assert CUSTOMERS.optional == {"birth_date", "gender"}  # personal data, often not given
+    assert CUSTOMERS.required_column_names == [
+        c for c in CUSTOMERS.column_names if c not in ("birth_date", "gender")
+    ]
     for entity in ENTITIES.values():
-        if entity is not ORDER_ITEMS:
+        if entity not in (ORDER_ITEMS, CUSTOMERS):
             assert entity.required_column_names == entity.column_names, entity.name
 
 

@@ -11,8 +11,10 @@ import duckdb
 import pytest
 
 from retail_platform.defs.transforms.assets import MAX_REJECT_RATE_TAG
+from retail_platform.lib.landing_zone import landing_path
 from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate
-from retail_platform_tests.helpers.contract_model import ContractModel, latest_rows
+from retail_platform_tests.helpers import handmade
+from retail_platform_tests.helpers.contract_model import ContractModel, age_band, latest_rows
 from retail_platform_tests.helpers.local_platform import LocalPlatform
 
 ACCEPT_REJECTS = {MAX_REJECT_RATE_TAG: "1"}
@@ -371,6 +373,65 @@ def test_city_sales(landed, model):
     assert len(rows) > 10  # more cities than the dashboard's top 10
     daily = model.daily_sales().values()
     assert sum(r["net_revenue"] for r in rows) == sum(r["net_revenue"] for r in daily)
+
+
+def test_customer_demographics(landed, model):
+    expected = model.customer_demographics()
+    rows = mart_rows(landed, "customer_demographics")
+    key = ("age_band", "gender", "loyalty_tier", "region")
+    assert {tuple(r[k] for k in key) for r in rows} == set(expected)
+    for row in rows:
+        assert_row_equals(
+            row, expected[tuple(row[k] for k in key)],
+            ("customer_base", "customers", "orders", "net_revenue"),
+            ("revenue_share", "orders_per_customer"),
+        )  # fmt: skip
+    # The simulated customers: adults, most with a birth date and a gender, some without.
+    bands, genders = {r["age_band"] for r in rows}, {r["gender"] for r in rows}
+    assert {"18-24", "35-44", "65+", "unknown"} <= bands and "under_18" not in bands
+    assert {"female", "male", "unknown"} <= genders
+    assert sum(r["customer_base"] for r in rows) == len(model.rows["customers"])
+    assert sum(r["customers"] for r in rows) == len(model.customer_value())
+    daily = model.daily_sales().values()
+    assert sum(r["net_revenue"] for r in rows) == sum(r["net_revenue"] for r in daily)
+
+
+def test_bi_facing_relations_hold_no_birth_date(week):
+    """Gold and the marts show an age band, never a birth date: it stays in silver."""
+    holding = set(week.query(
+        "SELECT table_schema, table_name FROM information_schema.columns "
+        "WHERE column_name = 'birth_date'"
+    ))  # fmt: skip
+    assert ("retail_silver", "customers") in holding
+    assert not {(schema, table) for schema, table in holding
+                if schema in ("retail_gold", "retail_marts")}  # fmt: skip
+    assert week.query(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'retail_gold' "
+        "AND table_name = 'dim_customers' AND column_name IN ('age_band', 'gender')"
+    ) == [(2,)]
+
+
+def test_a_later_day_moves_the_age_bands_of_customers_it_did_not_change(week, tmp_path):
+    """dim_customers merges the day's customers and every customer whose age band moved
+    with the newest day, so no band goes stale: after a day 18 months on that brings one new
+    customer, every band is the age on that day."""
+    later = week.copy_to(tmp_path / "later")
+    day = date(2026, 7, 1)
+    newcomer = handmade.row(
+        "customers", day, customer_id="C-LATER", loyalty_tier="gold", birth_date="2008-07-01"
+    )
+    path = landing_path("customers", day, "later", "jsonl")
+    later.landing.write_bytes(path, handmade.jsonl([newcomer]))
+    layers = (("raw", "customers"), ("silver", "customers"), ("gold", "dim_customers"))
+    customers = [dg.AssetKey([layer, name]) for layer, name in layers]
+    before = dict(later.query("SELECT customer_id, age_band FROM retail_gold.dim_customers"))
+    assert later.run(day, selection=customers).success
+    after = dict(later.query("SELECT customer_id, age_band FROM retail_gold.dim_customers"))
+    landed = {c["customer_id"]: c for c in latest_rows(later.landing_root)["customers"]}
+    assert after == {c: age_band(landed[c].get("birth_date"), day) for c in landed}
+    assert after["C-LATER"] == "18-24"  # 18 on the day
+    moved = {c for c in before if before[c] != after[c]}
+    assert len(moved) > len(before) // 20  # many birthdays crossed a band edge in 18 months
 
 
 def test_category_sales(landed, model):

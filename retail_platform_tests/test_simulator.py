@@ -587,6 +587,33 @@ def test_customer_updates_are_newer_versions_with_a_change(faulty):
         )
 
 
+def test_customers_are_adults_with_a_birth_date_and_gender_that_never_change(faulty):
+    """Birth dates put every customer at 18 to 85 on signup, the ages spread across the
+    bands; a few leave birth date or gender out (null), and every version of a customer
+    carries the same values."""
+    customers = frame(faulty, "customers")
+    per_customer = customers.groupby("customer_id")[["birth_date", "gender"]]
+    assert (per_customer.nunique(dropna=False) == 1).all().all()
+    first = customers.drop_duplicates("customer_id")
+    born = first.dropna(subset=["birth_date"])
+    signup = pd.to_datetime(born.signup_date)
+    birth = pd.to_datetime(born.birth_date)
+    # whole years on the signup day, as the marts count them
+    age = (
+        signup.dt.year
+        - birth.dt.year
+        - ((signup.dt.month * 100 + signup.dt.day) < (birth.dt.month * 100 + birth.dt.day))
+    )
+    assert age.between(18, 84).all()
+    bands = pd.cut(age, [18, 25, 35, 45, 55, 65, 85], right=False).value_counts(normalize=True)
+    assert (bands > 0.08).all()  # every band holds a fair share of the customers
+    assert 0.03 < first.birth_date.isna().mean() < 0.10
+    assert 0.02 < first.gender.isna().mean() < 0.07
+    genders = first.gender.value_counts(normalize=True)
+    assert set(genders.index) == {"female", "male", "other"}
+    assert genders["female"] > genders["male"] > 0.3 > genders["other"] > 0
+
+
 def _parsers(fmt: str):
     if fmt == "jsonl":
         return [

@@ -43,7 +43,10 @@ REQUIRED = {
     "inventory": ("on_hand", "reorder_point", "received_qty", "damaged_qty"),
 }
 TIMESTAMPS = ("ordered_at", "paid_at", "shipped_at", "delivered_at", "updated_at")
-DATES = ("transaction_date", "promised_on", "signup_date", "opened_on", "hired_on")
+DATES = ("transaction_date", "promised_on", "signup_date", "opened_on", "hired_on", "birth_date")
+GENDERS = {None, "female", "male", "other"}  # a customer's gender: null when not given
+OLDEST_BIRTH_DATE = date(1900, 1, 1)
+AGE_BANDS = ((18, "18-24"), (25, "25-34"), (35, "35-44"), (45, "45-54"), (55, "55-64"), (65, "65+"))
 ENUMS = {
     "orders": {"channel": {"in_store", "online"}, "status": {"completed", "cancelled", "returned"}},
     "payments": {"method": {"card", "cash", "bank_transfer", "wallet"},
@@ -107,6 +110,8 @@ def _valid_values(entity: str, folder: date, row: dict) -> bool:
         return False
     if any(row[c] not in allowed for c, allowed in ENUMS.get(entity, {}).items()):
         return False
+    if entity == "customers" and not _plausible_demographics(row):
+        return False
     if entity == "order_items":
         quantity, price = int(row["quantity"]), Decimal(str(row["unit_price"]))
         rate = Decimal(str(row["discount_rate"]))
@@ -118,6 +123,29 @@ def _valid_values(entity: str, folder: date, row: dict) -> bool:
             return False
     quantities = ("on_hand", "reorder_point", "received_qty", "damaged_qty")
     return entity != "inventory" or all(int(row[c]) >= 0 for c in quantities)
+
+
+def _plausible_demographics(customer: dict) -> bool:
+    """A customer's gender is one of GENDERS; a birth date is neither after the row's day
+    nor before 1900 (both optional: a file may leave them out)."""
+    if customer.get("gender") not in GENDERS:
+        return False
+    born = customer.get("birth_date")
+    day = date.fromisoformat(customer["transaction_date"])
+    return born is None or OLDEST_BIRTH_DATE <= date.fromisoformat(born) <= day
+
+
+def age_band(born: str | None, on: date) -> str:
+    """Whole years on ``on`` (a birthday adds one), banded; 'unknown' with no birth date."""
+    if born is None:
+        return "unknown"
+    birth = date.fromisoformat(born)
+    age = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+    band = "under_18"
+    for youngest, name in AGE_BANDS:
+        if age >= youngest:
+            band = name
+    return band
 
 
 def latest_rows(root: Path) -> dict[str, list[dict]]:
@@ -547,6 +575,40 @@ class ContractModel:
         for row in result.values():
             row["revenue_rank"] = 1 + sum(
                 1 for other in result.values() if other["net_revenue"] > row["net_revenue"]
+            )
+        return result
+
+    def customer_demographics(self) -> dict[tuple[str, str, str, str], dict]:
+        """Per (age band, gender, loyalty tier, region) of every customer's newest valid
+        version: the customer base, customers (with a sale), their sales orders and net
+        revenue, the revenue share and orders per customer with a sale. The age is taken on
+        the newest day of any valid customer's newest version; no birth date: 'unknown', no
+        gender: 'unknown'."""
+        customers = self.rows["customers"]
+        as_of = max(date.fromisoformat(c["transaction_date"]) for c in customers)
+        lifetime = self.customer_lifetime()
+        result: dict[tuple[str, str, str, str], dict] = {}
+        for customer in customers:
+            group = (
+                age_band(customer.get("birth_date"), as_of),
+                customer.get("gender") or "unknown",
+                customer["loyalty_tier"],
+                customer["region"],
+            )
+            row = result.setdefault(
+                group, {"customer_base": 0, "customers": 0, "orders": 0, "net_revenue": Decimal(0)}
+            )
+            row["customer_base"] += 1
+            bought = lifetime.get(customer["customer_id"])
+            if bought is not None:
+                row["customers"] += 1
+                row["orders"] += bought["orders"]
+                row["net_revenue"] += bought["net_spend"]
+        total = sum((row["net_revenue"] for row in result.values()), Decimal(0))
+        for row in result.values():
+            row["revenue_share"] = float(row["net_revenue"] / total) if total else None
+            row["orders_per_customer"] = (
+                row["orders"] / row["customers"] if row["customers"] else None
             )
         return result
 

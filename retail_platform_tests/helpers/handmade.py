@@ -17,12 +17,17 @@ _SAMPLE_VALUES = {
     "bool": False,
 }
 
+#: Columns whose value a rule restricts beyond its type (a sample "x" would be rejected).
+_SAMPLE_BY_NAME = {"gender": "female", "birth_date": "1985-06-15"}
+
 
 def row(entity: str, day: date, **overrides: object) -> dict[str, object]:
     """A contract-shaped row of ``entity`` for ``day`` with plausible values."""
     values: dict[str, object] = {}
     for name, kind in ENTITIES[entity].columns:
-        if kind == "date":
+        if name in _SAMPLE_BY_NAME:
+            values[name] = _SAMPLE_BY_NAME[name]
+        elif kind == "date":
             values[name] = day.isoformat()
         elif kind == "timestamp":
             values[name] = f"{day.isoformat()}T10:00:00Z"

@@ -56,7 +56,7 @@
     'customers': {
       'kind': 'dimension',
       'key': ['customer_id'],
-      'optional': [],
+      'optional': ['birth_date', 'gender'],
       'references': [],
       'columns': [
         ('customer_id', 'string'),
@@ -67,6 +67,8 @@
         ('region', 'string'),
         ('loyalty_tier', 'string'),
         ('signup_date', 'date'),
+        ('birth_date', 'date'),
+        ('gender', 'string'),
         ('transaction_date', 'date'),
         ('updated_at', 'timestamp'),
       ]},

@@ -1,7 +1,10 @@
 """The dimension files of one day: stores and employees on the opening day, the product
 catalogue then and each day's price changes, and the customers who sign up or change.
 
-Each table is a function of (world, day index ``t``) and the day's own random streams."""
+Each table is a function of (world, day index ``t``) and the day's own random streams.
+A customer's birth date and gender come from a stream of their own, keyed by the customer
+(``_demographics``): adults of 18 to 84 on signup, about 6 % without a birth date and 4 %
+without a gender (null); adding them moved no other column's draws."""
 
 from __future__ import annotations
 
@@ -13,11 +16,29 @@ import pyarrow.compute as pc
 
 from retail_platform.lib.simulator import _arrow
 from retail_platform.lib.simulator._arrow import SECONDS_PER_DAY
+from retail_platform.lib.simulator._random import uniform
 from retail_platform.lib.simulator._world import CHANGING_ATTRIBUTES, TIERS, Customers, World
 
 CUSTOMER_ID_WIDTH = 8  # "C00000001"
 TIER_NAMES = pa.array(TIERS)
 CHANGE_BLOCK_DAYS = 64  # customer changes are computed for this many days at once
+
+#: Age at signup: (youngest, oldest) years and share of sign-ups per band, an adult
+#: customer base a little older than the population's (retail loyalty programmes).
+SIGNUP_AGES = (
+    (18, 24, 0.11),
+    (25, 34, 0.19),
+    (35, 44, 0.19),
+    (45, 54, 0.18),
+    (55, 64, 0.17),
+    (65, 84, 0.16),
+)
+GENDERS = ("female", "male", "other")
+GENDER_SHARES = (0.53, 0.45, 0.02)  # of the customers who give one
+NO_BIRTH_DATE = 0.06  # share of customers who leave their birth date out (null)
+NO_GENDER = 0.04  # share of customers who leave their gender out (null)
+GENDER_NAMES = pa.array(GENDERS)
+_DAYS_PER_YEAR = 365.2425
 
 
 def _start_of_day(world: World, t: int) -> int:
@@ -226,6 +247,28 @@ def _tiers(world: World, versions: _CustomerVersions) -> np.ndarray:
     return np.where(steps <= 2, steps, 2 - (steps - 2) % 2)
 
 
+def _demographics(world: World, who: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    """(birth_date, gender) of customers ``who``: closed-form draws per customer from
+    their own keyed stream, so every version of a customer carries the same values and
+    no other column's random draws move. The birth date is the signup day minus an age
+    drawn by ``SIGNUP_AGES`` (uniform in days within the band)."""
+    base = world.key("customer-demographics")
+    u_band, u_age, u_gender, u_birth_given, u_gender_given = (
+        uniform(base, who, j) for j in range(5)
+    )
+    bands = np.array(SIGNUP_AGES, dtype=np.float64)
+    band = np.searchsorted(np.cumsum(bands[:, 2]) / bands[:, 2].sum(), u_band, side="right")
+    band = np.minimum(band, len(bands) - 1)
+    youngest = np.ceil(bands[band, 0] * _DAYS_PER_YEAR) + 1  # a day past the birthday
+    oldest = np.floor((bands[band, 1] + 1) * _DAYS_PER_YEAR) - 1  # a day before the next
+    age_days = (youngest + u_age * (oldest - youngest)).astype(np.int64)
+    signup = world.base_day + world.customers.col("signup_day")[who].astype(np.int64)
+    birth_date = _arrow.date_strings(signup - age_days, valid=u_birth_given >= NO_BIRTH_DATE)
+    shares = np.cumsum(GENDER_SHARES) / sum(GENDER_SHARES)
+    gender = np.minimum(np.searchsorted(shares, u_gender, side="right"), len(GENDERS) - 1)
+    return birth_date, _arrow.take(GENDER_NAMES, gender, valid=u_gender_given >= NO_GENDER)
+
+
 def customers_table(world: World, t: int, update_rate: float) -> tuple[pa.Table | None, int]:
     """Sign-ups of day ``t`` plus newer versions of customers whose email, city or
     loyalty tier changes on ``t``. Returns (table, number of update rows)."""
@@ -243,6 +286,7 @@ def customers_table(world: World, t: int, update_rate: float) -> tuple[pa.Table 
             _start_of_day(world, t) + rng.integers(0, SECONDS_PER_DAY, versions.updates),
         ]
     )
+    birth_date, gender = _demographics(world, who)
     table = _arrow.table(
         "customers",
         {
@@ -254,6 +298,8 @@ def customers_table(world: World, t: int, update_rate: float) -> tuple[pa.Table 
             "region": _arrow.take(world.region_names, region),
             "loyalty_tier": _arrow.take(TIER_NAMES, _tiers(world, versions)),
             "signup_date": _arrow.date_strings(world.base_day + signup),
+            "birth_date": birth_date,
+            "gender": gender,
             "transaction_date": _arrow.repeat(world.day(t).isoformat(), len(who)),
             "updated_at": _arrow.timestamp_strings(updated_at),
         },
