@@ -26,10 +26,13 @@ from retail_platform.defs.jobs import (
     forecast_retrain,
     forecast_retrain_weekly,
     full_backfill,
+    recommendations_retrain,
+    recommendations_retrain_weekly,
 )
 from retail_platform.defs.landing.sensors import build_landing_sensor, downstream_by_entity
 from retail_platform.defs.ml.assets import ml_assets
 from retail_platform.defs.ml.forecast import forecast_assets
+from retail_platform.defs.ml.recommendations import recommendation_assets
 from retail_platform.defs.raw.assets import raw_assets
 from retail_platform.defs.resources import resources_for
 from retail_platform.defs.simulate.jobs import simulate_day_job
@@ -45,11 +48,12 @@ def build_definitions(target: Target) -> dg.Definitions:
         *raw_assets(target),
         *ml_assets(target),
         *forecast_assets(target),
+        *recommendation_assets(target),
         *dashboard_assets(target),
     ]
     assets = [*dg.with_source_code_references(python_assets), dbt_partitioned_models, dbt_models]
     # What a landed file's run rebuilds: the daily pipeline's assets downstream of its raw
-    # asset (never ml: churn scoring, retraining and the forecast are their own jobs).
+    # asset (never ml: churn, the forecast and recommendations have jobs of their own).
     built_from_raw = downstream_by_entity(assets, daily_assets)
     return dg.Definitions(
         # dbt assets carry their code references already (the translator's settings);
@@ -65,6 +69,7 @@ def build_definitions(target: Target) -> dg.Definitions:
             churn_retrain,
             customer_value_marts,
             forecast_retrain,
+            recommendations_retrain,
             simulate_day_job,
             orders_freshness_job,
         ],
@@ -73,6 +78,7 @@ def build_definitions(target: Target) -> dg.Definitions:
             churn_retrain_weekly,
             customer_value_marts_daily,
             forecast_retrain_weekly,
+            recommendations_retrain_weekly,
             orders_freshness_schedule(),
         ],
         # The alert sensors post to RETAIL_ALERT_WEBHOOK_URL; unset, they skip (defs/alerts.py).

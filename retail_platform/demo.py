@@ -417,6 +417,26 @@ def print_churn_model(materializations: Iterable) -> None:
         )
 
 
+def print_models(materializations: Iterable) -> None:
+    """The churn model's, the forecast's and the recommender's gates, as the run ended."""
+    print_churn_model(materializations)
+    forecast = _metadata(materializations, ["ml", "sales_forecast_versions"])
+    if forecast and forecast.get("model_version"):
+        print(
+            f"sales forecast {forecast['model_version']} ({forecast['engine']}): backtest "
+            f"MASE {forecast['mase']:.3f} against the seasonal-naive forecast, sMAPE "
+            f"{forecast['smape_percent']:.1f} %, passed {forecast['passed_gate']}"
+        )
+    recommender = _metadata(materializations, ["ml", "product_recommendations"])
+    if recommender and "hit_rate_at_10" in recommender:
+        model, baseline = recommender["hit_rate_at_10"], recommender["popularity_hit_rate_at_10"]
+        print(
+            f"product recommendations {recommender['model_version']}: hit rate@10 {model:.3f} "
+            f"vs {baseline:.3f} for the best-sellers ({recommender['customers_evaluated']:,} "
+            f"customers, last {recommender['holdout_days']} days held out)"
+        )
+
+
 def print_dashboard(materializations: Iterable) -> None:
     """Where marts/dashboard wrote the HTML dashboard (the run's materialization says)."""
     metadata = _metadata(materializations, ["marts", "dashboard"])
@@ -495,7 +515,7 @@ def run_demo(
     run_id, status, progress = run_full_backfill(plan.window, log)
 
     _print_tables()
-    print_churn_model(progress.materializations)
+    print_models(progress.materializations)
     print_checks(progress.evaluations)
     problem = _run_problem(run_id, status, progress, log)
     if status is not None:  # even after a failure: `make dev` starts idle, as after a success

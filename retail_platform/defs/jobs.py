@@ -12,6 +12,11 @@ from retail_platform.defs.ml.forecast import (
     SALES_HISTORY,
     SALES_VS_FORECAST,
 )
+from retail_platform.defs.ml.recommendations import (
+    PRODUCT_RECOMMENDATIONS,
+    PURCHASE_FEEDBACK,
+    RECOMMENDED_PRODUCTS,
+)
 
 CUSTOMER_HEALTH = dg.AssetKey(["marts", "customer_health"])
 
@@ -23,6 +28,8 @@ forecast = dg.AssetSelection.assets(SALES_HISTORY, FORECAST_VERSIONS, SALES_FORE
 # the customer base; they refresh on their own daily schedule, off the file-to-marts path.
 # The forecast is retrained weekly (forecast_retrain); marts/sales_vs_forecast, a view,
 # shows each loaded day's actuals against it at once.
+# Recommendations are retrained weekly too (recommendations_retrain); marts/recommended_products
+# is a view over the published ones.
 # The lifetime and monthly breakdowns (dbt tag once_a_day, sql/dbt_project.yml) read every
 # sale, a new day moves them little, and each costs seconds at a year of history: they
 # refresh once a day (customer_value_marts), off the file-to-marts path too.
@@ -45,8 +52,8 @@ full_backfill = dg.define_asset_job(
     selection=everything,
     description=(
         "Every layer for a range of days as one run, then retrain the churn model and score, "
-        "and make a new sales forecast: what `make demo` runs. Launch it from the UI with a "
-        "partition range."
+        "make a new sales forecast and new product recommendations: what `make demo` runs. "
+        "Launch it from the UI with a partition range."
     ),
 )
 
@@ -131,4 +138,29 @@ forecast_retrain_weekly = dg.ScheduleDefinition(
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Make a new sales forecast every Monday at 06:30 UTC (trained through Sunday).",
+)
+
+recommendations_retrain = dg.define_asset_job(
+    name="recommendations_retrain",
+    selection=dg.AssetSelection.assets(
+        PURCHASE_FEEDBACK, PRODUCT_RECOMMENDATIONS, RECOMMENDED_PRODUCTS, DASHBOARD
+    ),
+    description=(
+        "Rebuild the purchase feedback from gold, backtest a new recommendation model "
+        "against the popularity baseline and, when it beats it, publish the top 10 products "
+        "per customer; refresh marts/recommended_products and the dashboard. "
+        "Weekly on a schedule; on demand from the UI."
+    ),
+)
+
+# Weekly, as the forecast: a week adds a seventh of a month's purchases, and a customer's
+# recent purchases are left out of their list anyway. Mondays at 06:45 UTC, queued behind
+# churn_retrain and forecast_retrain on the warehouse pool.
+recommendations_retrain_weekly = dg.ScheduleDefinition(
+    name="recommendations_retrain_weekly",
+    job=recommendations_retrain,
+    cron_schedule="45 6 * * 1",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Make new product recommendations every Monday at 06:45 UTC.",
 )

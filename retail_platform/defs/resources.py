@@ -52,6 +52,23 @@ def forecast_engine_resource(target: Target) -> Any:
     return SklearnForecastEngine()
 
 
+def recommendation_engine_resource(target: Target) -> Any:
+    """Where product recommendations are made: with the churn model (RETAIL_CHURN_ENGINE),
+    in BigQuery ML, or with scikit-learn in the step."""
+    from retail_platform.lib.recommend.engine import (
+        BigQueryMLRecommendationEngine,
+        SklearnRecommendationEngine,
+    )
+
+    if target.churn_engine == "bqml":
+        return BigQueryMLRecommendationEngine(
+            project=dg.EnvVar(GCP_PROJECT_ENV),
+            location=settings().gcp_location,
+            gcp_credentials=credentials_env_var(),
+        )
+    return SklearnRecommendationEngine()
+
+
 def resources_for(target: Target) -> dict[str, Any]:
     """Every resource the definitions use, for ``target``."""
     from retail_platform.lib.landing_zone import landing_zone_from_uri
@@ -74,6 +91,7 @@ def resources_for(target: Target) -> dict[str, Any]:
             "warehouse": DuckDBWarehouse(database=database, memory_limit=memory_limit),
             "churn_engine": churn_engine_resource(target),
             "forecast_engine": forecast_engine_resource(target),
+            "recommendation_engine": recommendation_engine_resource(target),
         }
     from retail_platform.lib.io_managers import BigQueryWarehouseIOManager
     from retail_platform.lib.landing_zone import GCSLandingZone
@@ -98,4 +116,5 @@ def resources_for(target: Target) -> dict[str, Any]:
         ),
         "churn_engine": churn_engine_resource(target),
         "forecast_engine": forecast_engine_resource(target),
+        "recommendation_engine": recommendation_engine_resource(target),
     }

@@ -18,7 +18,8 @@ from retail_platform.lib.simulator import _arrow
 from retail_platform.lib.simulator._arrow import SECONDS_PER_DAY
 from retail_platform.lib.simulator._calendar import promo, season
 from retail_platform.lib.simulator._dimensions import CUSTOMER_ID_WIDTH
-from retail_platform.lib.simulator._world import GuidedCDF, Sampler, World
+from retail_platform.lib.simulator._random import uniform
+from retail_platform.lib.simulator._world import CATEGORIES, GuidedCDF, Sampler, World
 
 _IN_STORE_HOURS = np.array([0] * 9 + [3, 5, 7, 9, 8, 7, 7, 8, 9, 9, 7, 4] + [0] * 3, float)
 _ONLINE_HOURS = np.array(
@@ -36,6 +37,7 @@ P_RETURN = (0.050, 0.085)
 
 QUANTITY = Sampler([0.80, 0.14, 0.04, 0.01, 0.01])
 QUANTITY_CHEAP = Sampler([0.50, 0.28, 0.12, 0.06, 0.04])
+FAVOURITE_SHARE = (0.50, 0.90)  # range of a customer's share of lines from their favourite category
 DISCOUNT_PCT = np.array([0, 5, 10, 15, 20, 30, 40])
 _DISCOUNT_WEIGHTS = np.array([0.0, 0.05, 0.06, 0.03, 0.04, 0.015, 0.005])  # ~20% discounted
 
@@ -437,6 +439,7 @@ def _order_lines(day: _Day, placed: PlacedOrders, rng: np.random.Generator) -> O
     total = int(lines_per_order.sum())
     starts = (np.cumsum(lines_per_order) - lines_per_order).astype(np.int64)
     product = world.sample_product.draw(rng, total)
+    product = _favourite_category_lines(day, np.repeat(placed.customer, lines_per_order), product)
     cheap = world.cheap[product]
     quantity = np.empty(total, np.int64)
     quantity[cheap] = 1 + QUANTITY_CHEAP.draw(rng, int(cheap.sum()))
@@ -455,6 +458,33 @@ def _order_lines(day: _Day, placed: PlacedOrders, rng: np.random.Generator) -> O
         cents=cents,
         order_cents=np.add.reduceat(cents, starts) if n_orders else np.empty(0, np.int64),
     )
+
+
+def favourite_categories(world: World, customer: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(favourite category, share of lines from it) of each customer: closed-form per
+    customer, so the same on every day and no other draw moves. The category is drawn by
+    the categories' shares of the catalogue; the share is 35-80 %."""
+    base = world.key("customer-affinity")
+    shares = np.cumsum([c[4] for c in CATEGORIES])
+    category = np.searchsorted(shares / shares[-1], uniform(base, customer, 0), side="right")
+    category = np.minimum(category, len(CATEGORIES) - 1)
+    return category, FAVOURITE_SHARE[0] + np.ptp(FAVOURITE_SHARE) * uniform(base, customer, 1)
+
+
+def _favourite_category_lines(day: _Day, customer: np.ndarray, product: np.ndarray) -> np.ndarray:
+    """Each line of ``customer`` (one per line) is, with the customer's favourite share, a
+    product of their favourite category instead of one drawn from the whole catalogue:
+    what makes purchases personal, so that recommendations can be learned. Drawn from a
+    stream of its own, so the day's other draws stay as they were."""
+    world = day.world
+    rng = world.rng("favourite-category-lines", day.t)
+    category, share = favourite_categories(world, customer)
+    from_favourite = rng.random(len(customer)) < share
+    product = product.copy()
+    for index, members in enumerate(world.category_products):
+        lines = np.flatnonzero(from_favourite & (category == index))
+        product[lines] = members[world.sample_in_category[index].draw(rng, len(lines))]
+    return product
 
 
 def _final_statuses(online: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -1,0 +1,167 @@
+"""Product recommendations (group ``ml``, schema ``retail_ml``), built as the forecast is.
+
+``ml/purchase_feedback`` is a dbt model (sql/models/ml): per customer, product and day,
+the sales orders that held the product. ``ml/product_recommendations`` first backtests
+the configured engine on the last 14 days (lib/recommend/evaluation.py); only when it
+beats the popularity baseline does it learn from every day and publish the top 10 products
+per customer, the ones they bought in the last 14 days left out. A model that fails keeps
+the recommendations published before (the check fails, and, blocking, stops
+``marts/recommended_products`` downstream), so a weak retrain never replaces good ones.
+"""
+
+from collections.abc import Iterator
+
+import dagster as dg
+import pandas as pd
+
+from retail_platform.defs.ml.assets import ML_SCHEMA, OWNERS, model_version
+from retail_platform.lib.recommend.engine import MODEL_NAME, RecommendationEngine
+from retail_platform.lib.recommend.evaluation import (
+    HOLDOUT_DAYS,
+    MIN_LIFT,
+    TOP_N,
+    NotEnoughHistory,
+    backtest,
+)
+from retail_platform.lib.recommend.feedback import RECENT_DAYS, read_feedback
+from retail_platform.lib.targets import WAREHOUSE_POOL, Target
+from retail_platform.lib.warehouse import Warehouse
+
+PURCHASE_FEEDBACK = dg.AssetKey(["ml", "purchase_feedback"])
+PRODUCT_RECOMMENDATIONS = dg.AssetKey(["ml", "product_recommendations"])
+RECOMMENDED_PRODUCTS = dg.AssetKey(["marts", "recommended_products"])
+RECOMMENDATIONS_TABLE = f"{ML_SCHEMA}.product_recommendations"
+GATE_CHECK = "beats_popularity"
+TABLE_COLUMNS = (
+    "customer_id",
+    "product_id",
+    "recommendation_rank",
+    "score",
+    "model_version",
+    "trained_through",
+    "engine",
+)
+
+_SCHEMA = dg.TableSchema(
+    columns=[
+        dg.TableColumn("customer_id", "string"),
+        dg.TableColumn("product_id", "string"),
+        dg.TableColumn("recommendation_rank", "int", "1: the best"),
+        dg.TableColumn("score", "float", "the engine's score; higher is better"),
+        dg.TableColumn("model_version", "string"),
+        dg.TableColumn("trained_through", "date", "the last day of purchases learned from"),
+        dg.TableColumn("engine", "string", "sklearn or bigquery ml"),
+    ]
+)
+
+
+def published(warehouse: Warehouse) -> pd.DataFrame:
+    """The recommendations published before; none before the first."""
+    if not warehouse.relation_exists(RECOMMENDATIONS_TABLE):
+        return pd.DataFrame({column: pd.Series(dtype="object") for column in TABLE_COLUMNS})
+    rows = warehouse.frame(f"SELECT {', '.join(TABLE_COLUMNS)} FROM {RECOMMENDATIONS_TABLE}")
+    rows.columns = [c.lower() for c in rows.columns]  # the BigQuery IO manager's upper case
+    return rows
+
+
+def _kept(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, why: str
+) -> dg.Output[pd.DataFrame]:
+    """The recommendations as they were, saying why no new ones were published."""
+    earlier = published(warehouse)
+    version = str(earlier["model_version"].iloc[0]) if len(earlier) else ""
+    context.log.warning(f"no new product recommendations: {why}")
+    return dg.Output(
+        earlier,
+        metadata={"dagster/row_count": len(earlier), "model_version": version, "kept": why},
+    )
+
+
+def recommendation_assets(target: Target) -> list[dg.AssetsDefinition]:
+    engine_kind = "sklearn" if target.churn_engine == "sklearn" else "bigqueryml"
+
+    @dg.asset(
+        key=PRODUCT_RECOMMENDATIONS,
+        deps=[PURCHASE_FEEDBACK],
+        group_name="ml",
+        pool=WAREHOUSE_POOL,
+        kinds={"python", "pandas", engine_kind, target.warehouse_kind},
+        owners=OWNERS,
+        metadata={"schema": ML_SCHEMA, "dagster/column_schema": _SCHEMA},
+        check_specs=[
+            dg.AssetCheckSpec(
+                name=GATE_CHECK,
+                asset=PRODUCT_RECOMMENDATIONS,
+                blocking=True,
+                description=(
+                    f"On a time-based holdout (each customer's purchases in the last "
+                    f"{HOLDOUT_DAYS} days; the model learns from the days before), the "
+                    f"model's hit rate@{TOP_N} is at least {MIN_LIFT} times the popularity "
+                    f"baseline's (the {TOP_N} products most customers bought). Records both "
+                    "hit rates and their ratio. Blocking: a model that fails publishes "
+                    "nothing, the recommendations before it stay. Too little history "
+                    "(28 days before the holdout, 30 customers in it) is a warning."
+                ),
+            )
+        ],
+        description=(
+            f"The top {TOP_N} products per customer who has bought, from implicit feedback "
+            f"(how often they bought what), products they bought in the last {RECENT_DAYS} "
+            "days left out; published only when the model beats the popularity baseline on "
+            "the holdout (check beats_popularity)."
+        ),
+    )
+    def product_recommendations(
+        context: dg.AssetExecutionContext,
+        recommendation_engine: RecommendationEngine,
+        warehouse: Warehouse,
+    ) -> Iterator[dg.Output | dg.AssetCheckResult]:
+        feedback = read_feedback(warehouse)
+        version = model_version(context.run.run_id)
+
+        def recommend(through, n, keep_model=False):
+            name = f"{MODEL_NAME}_{version}" if keep_model else f"{MODEL_NAME}_{version}_backtest"
+            return recommendation_engine.recommend(
+                warehouse, feedback, through, n, name, keep_model
+            )
+
+        try:
+            judged = backtest(recommend, feedback)
+        except NotEnoughHistory as short:
+            yield _kept(context, warehouse, str(short))
+            yield dg.AssetCheckResult(
+                check_name=GATE_CHECK,
+                passed=False,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"not_evaluated": str(short)},
+            )
+            return
+        metrics = {"model_version": version, **judged.metadata()}
+        context.log.info(f"product recommendations {version}: {metrics}")
+        if not judged.passed:
+            yield _kept(
+                context,
+                warehouse,
+                f"the model's hit rate@{TOP_N} {judged.hit_rate:.3f} is under {MIN_LIFT} x "
+                f"the popularity baseline's {judged.popularity_hit_rate:.3f}",
+            )
+            yield dg.AssetCheckResult(check_name=GATE_CHECK, passed=False, metadata=metrics)
+            return
+        through = feedback["transaction_date"].max()
+        rows = recommend(through, TOP_N, keep_model=True).assign(
+            model_version=version, trained_through=through, engine=recommendation_engine.kind
+        )
+        recommendation_engine.prune(protected={version})
+        yield dg.Output(
+            rows.loc[:, list(TABLE_COLUMNS)],
+            metadata={
+                "dagster/row_count": len(rows),
+                "customers": int(rows["customer_id"].nunique()),
+                "trained_through": through.isoformat(),
+                "engine": recommendation_engine.kind,
+                **metrics,
+            },
+        )
+        yield dg.AssetCheckResult(check_name=GATE_CHECK, passed=True, metadata=metrics)
+
+    return [product_recommendations]
