@@ -10,6 +10,7 @@ from sqlglot import exp
 from retail_platform.lib.churn import bqml
 from retail_platform.lib.churn.features import FEATURES, LABEL
 from retail_platform.lib.forecast import bqml as forecast_bqml
+from retail_platform.lib.recommend import bqml as recommend_bqml
 
 MODEL = "my-project.retail_ml.churn_model_20261122_183000_1a2b3c4d"
 TABLE = "my-project.retail_ml.churn_features"
@@ -150,3 +151,64 @@ def test_forecast_names_region_and_cutoff_are_validated(name):
         forecast_bqml.create_model_sql(FORECAST_MODEL, HISTORY, date(2026, 11, 8), 28, "US'")
     with pytest.raises(TypeError, match="must be a date"):
         forecast_bqml.create_model_sql(FORECAST_MODEL, HISTORY, "2026-11-08' OR 1=1", 28, "US")
+
+
+# ------------------------------------------------------------------ recommendations
+
+RECOMMENDER = "my-project.retail_ml.product_recommender_20261207_064500_1a2b3c4d"
+FEEDBACK = "my-project.retail_ml.purchase_feedback"
+
+
+def parse_recommend(sql: str) -> exp.Expression:
+    """sqlglot has no parser for ML.RECOMMEND, which takes the arguments of ML.PREDICT
+    (MODEL m, (query)): parse the statement with the name swapped."""
+    assert sql.count("ML.RECOMMEND(") == 1 and "ML.PREDICT" not in sql
+    return parse(sql.replace("ML.RECOMMEND(", "ML.PREDICT("))
+
+
+def test_recommender_is_implicit_matrix_factorization_on_the_feedback_up_to_the_day():
+    sql = recommend_bqml.create_model_sql(RECOMMENDER, FEEDBACK, date(2026, 11, 22), 10)
+    tree = parse(sql)
+    assert isinstance(tree, exp.Create) and tree.kind == "MODEL" and tree.args["replace"]
+    assert tree.this.sql(dialect="bigquery") == f"`{RECOMMENDER}`"
+    options = options_of(tree)
+    assert options["model_type"] == "'MATRIX_FACTORIZATION'"
+    assert options["feedback_type"] == "'IMPLICIT'"
+    assert (options["user_col"], options["item_col"]) == ("'customer_id'", "'product_id'")
+    assert options["rating_col"] == "'purchases'" and options["num_factors"] == "10"
+    query = tree.expression
+    assert selected_columns(query) == ["customer_id", "product_id", "purchases"]
+    assert query.find(exp.Table).sql(dialect="bigquery") == f"`{FEEDBACK}`"
+    comparison = query.find(exp.Where).find(exp.LTE)
+    assert comparison.this.name == "transaction_date"
+    assert "2026-11-22" in comparison.expression.sql(dialect="bigquery")
+    # One row per customer and product, the purchases damped as the local engine damps them.
+    assert [g.name for g in query.args["group"].expressions] == ["customer_id", "product_id"]
+    assert query.find(exp.Ln) is not None
+
+
+def test_recommend_keeps_the_top_n_and_leaves_out_the_last_14_days_purchases():
+    tree = parse_recommend(
+        recommend_bqml.recommend_sql(RECOMMENDER, FEEDBACK, date(2026, 11, 22), 10)
+    )
+    call = tree.find(exp.Predict)
+    assert call.this.sql(dialect="bigquery") == f"`{RECOMMENDER}`"
+    customers = call.expression.sql(dialect="bigquery")  # every customer who had bought
+    assert "DISTINCT customer_id" in customers and "2026-11-22" in customers
+    assert selected_columns(tree) == ["customer_id", "product_id", "score", "recommendation_rank"]
+    recent = next(cte for cte in tree.find(exp.With).expressions if cte.alias == "recent")
+    window = recent.find(exp.Between).sql(dialect="bigquery")
+    assert "2026-11-09" in window and "2026-11-22" in window  # 14 days ending on the day
+    sql = tree.sql(dialect="bigquery")
+    assert "predicted_purchases_confidence" in sql and "recent.customer_id IS NULL" in sql
+    assert tree.find(exp.Where).sql(dialect="bigquery") == "WHERE recommendation_rank <= 10"
+
+
+@pytest.mark.parametrize("name", ["retail_ml.x; DROP TABLE t", "a.b`c", "no_dataset"])
+def test_recommender_names_and_days_are_validated(name):
+    with pytest.raises(ValueError, match="not a BigQuery"):
+        recommend_bqml.create_model_sql(name, FEEDBACK, date(2026, 11, 22), 10)
+    with pytest.raises(ValueError, match="not a BigQuery"):
+        recommend_bqml.recommend_sql(RECOMMENDER, name, date(2026, 11, 22), 10)
+    with pytest.raises(TypeError, match="expected a date"):
+        recommend_bqml.recommend_sql(RECOMMENDER, FEEDBACK, "2026-11-22' OR 1=1", 10)

@@ -314,6 +314,15 @@ class ContractModel:
             row["orders"] = len(row.pop("order_ids"))
         return result
 
+    def purchase_feedback(self) -> dict[tuple[str, str, date], int]:
+        """ml/purchase_feedback: per (customer, product, day), the sales holding the product."""
+        orders: dict[tuple[str, str, date], set[str]] = defaultdict(set)
+        for line in self.lines:
+            order = line["order"]
+            if order.is_sale:
+                orders[(order.customer_id, line["product_id"], order.day)].add(order.order_id)
+        return {key: len(ids) for key, ids in orders.items()}
+
     def top_products_monthly(self) -> dict[tuple[date, str], dict]:
         result = self.product_sales(lambda day: day.replace(day=1))
         by_month = defaultdict(list)

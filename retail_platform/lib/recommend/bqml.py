@@ -46,16 +46,17 @@ def create_model_sql(model: str, feedback_table: str, through: date, factors: in
 def recommend_sql(model: str, feedback_table: str, through: date, n: int) -> str:
     """The top ``n`` products per customer who had bought by ``through``, in the columns
     the local engine returns."""
-    table = quoted(feedback_table)
+    table, until = quoted(feedback_table), _day(through)
+    since = _day(recent_since(through))
     return (
         "WITH recent AS ("
         f"SELECT DISTINCT customer_id, product_id FROM {table} "
-        f"WHERE transaction_date BETWEEN {_day(recent_since(through))} AND {_day(through)}), "
+        f"WHERE transaction_date BETWEEN {since} AND {until}), "
         "scored AS ("
         "SELECT scores.customer_id, scores.product_id, "
         f"scores.predicted_{RATING_COLUMN}_confidence AS score "
         f"FROM ML.RECOMMEND(MODEL {quoted(model)}, (SELECT DISTINCT customer_id FROM {table} "
-        f"WHERE transaction_date <= {_day(through)})) AS scores "
+        f"WHERE transaction_date <= {until})) AS scores "
         "LEFT JOIN recent ON recent.customer_id = scores.customer_id "
         "AND recent.product_id = scores.product_id "
         "WHERE recent.customer_id IS NULL), "

@@ -1,6 +1,6 @@
 {#- The implicit feedback product recommendations learn from: per customer, product and
-    day, how many of the customer's sales orders that day held the product (any status:
-    a cancelled or returned order still shows what the customer wanted). -#}
+    day, how many of the customer's sales that day held the product (the contract's sales:
+    completed or returned orders; a return still shows what the customer chose). -#}
 select
     parent.customer_id,
     item.product_id,

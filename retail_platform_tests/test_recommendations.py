@@ -1,0 +1,282 @@
+"""Product recommendations: customers who favour a category (the simulator), a baseline
+and a hit rate that are what the docs define, a gate that passes on the simulated shop and
+fails on the same purchases with their customers shuffled, and lists that never offer what
+the customer just bought, all checked against the landed files."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+import pytest
+
+from retail_platform.defs.ml.recommendations import (
+    GATE_CHECK,
+    PRODUCT_RECOMMENDATIONS,
+    PURCHASE_FEEDBACK,
+    RECOMMENDED_PRODUCTS,
+    recommendation_assets,
+)
+from retail_platform.lib.recommend.engine import SklearnRecommendationEngine
+from retail_platform.lib.recommend.evaluation import MIN_LIFT, hit_rate, holdout_purchases
+from retail_platform.lib.recommend.feedback import most_popular
+from retail_platform_tests.conftest import MONTHS_DAYS, MONTHS_START, WEEK_START
+from retail_platform_tests.helpers import local_platform
+from retail_platform_tests.helpers.contract_model import ContractModel
+
+LAST_DAY = MONTHS_START + timedelta(days=MONTHS_DAYS - 1)
+HOLDOUT, RECENT, TOP = 14, 14, 10  # the documented rules (docs/ml.md), written out here
+
+
+def feedback_frame(rows: list[tuple[str, str, date, int]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        rows, columns=["customer_id", "product_id", "transaction_date", "purchases"]
+    )
+
+
+# ------------------------------------------------------------- by hand, on tiny data
+
+
+def test_the_baseline_ranks_by_buyers_and_leaves_out_recent_purchases():
+    d = date(2025, 3, 31)  # the day recommended for; d - 13 .. d is "recent"
+    feedback = feedback_frame(
+        [
+            ("A", "P1", d - timedelta(days=40), 1),
+            ("B", "P1", d - timedelta(days=30), 5),  # counts once: buyers, not purchases
+            ("C", "P2", d - timedelta(days=20), 1),
+            ("A", "P3", d - timedelta(days=3), 1),  # recent for A
+            ("B", "P3", d - timedelta(days=20), 1),
+            ("C", "P3", d - timedelta(days=25), 1),
+            ("C", "P4", d + timedelta(days=1), 1),  # after the day: not seen
+        ]
+    )
+    ranked = most_popular(feedback, d, n=2)
+    lists = ranked.groupby("customer_id")["product_id"].agg(list).to_dict()
+    # P3 has 3 buyers, P1 2, P2 1; P4 none yet, listed last; ties by product_id.
+    assert lists == {"A": ["P1", "P2"], "B": ["P3", "P1"], "C": ["P3", "P1"]}
+    assert ranked["recommendation_rank"].tolist() == [1, 2] * 3
+
+
+def test_hit_rate_is_the_share_of_holdout_buyers_with_a_recommended_product():
+    d = date(2025, 3, 31)
+    feedback = feedback_frame(
+        [
+            ("A", "P1", d, 1), ("B", "P1", d, 1), ("C", "P1", d, 1),
+            ("A", "P2", d + timedelta(days=1), 1),
+            ("B", "P3", d + timedelta(days=2), 1), ("B", "P4", d + timedelta(days=2), 1),
+            ("D", "P2", d + timedelta(days=1), 1),  # no purchase before: not judged
+        ]
+    )  # fmt: skip
+    truth = holdout_purchases(feedback, d)
+    assert truth.to_dict() == {"A": {"P2"}, "B": {"P3", "P4"}}
+    recommended = pd.DataFrame(
+        {
+            "customer_id": ["A", "A", "B", "C"],
+            "product_id": ["P5", "P2", "P5", "P3"],
+            "recommendation_rank": [1, 2, 1, 1],
+        }
+    )
+    assert hit_rate(recommended, truth) == 0.5  # A hit, B missed; C bought nothing after
+
+
+# ------------------------------------------------------------------ the simulated shop
+
+
+@pytest.fixture(scope="module")
+def contract(months) -> ContractModel:
+    return ContractModel(months.landing_root)
+
+
+def test_customers_favour_a_category(contract):
+    """The simulator's affinities, seen in the landed files: a customer's lines fall in one
+    category far more often than the same lines dealt to customers at random."""
+    category = {p["product_id"]: p["category"] for p in contract.rows["products"]}
+    lines = [(line["order"].customer_id, category[line["product_id"]]) for line in contract.lines]
+    shuffled_customers = [customer for customer, _ in lines]
+    random.Random(0).shuffle(shuffled_customers)
+
+    def top_category_share(pairs) -> float:
+        per_customer = defaultdict(Counter)
+        for customer, kind in pairs:
+            per_customer[customer][kind] += 1
+        shares = [
+            c.most_common(1)[0][1] / c.total() for c in per_customer.values() if c.total() >= 10
+        ]
+        return float(np.mean(shares))
+
+    real = top_category_share(lines)
+    control = top_category_share(zip(shuffled_customers, (k for _, k in lines), strict=True))
+    assert real > control + 0.25, (real, control)
+
+
+def test_the_feedback_is_the_contracts_sales_per_customer_product_and_day(months, contract):
+    rows = months.query(
+        "SELECT customer_id, product_id, transaction_date, purchases "
+        "FROM retail_ml.purchase_feedback"
+    )
+    assert {(c, p, d): n for c, p, d, n in rows} == contract.purchase_feedback()
+    assert len(rows) == len(contract.purchase_feedback())
+
+
+RECOMMENDATION_ASSETS = recommendation_assets(local_platform.LOCAL)
+
+
+def run_recommendations(
+    platform, selection: list[dg.AssetKey], last: date = LAST_DAY, **options
+) -> dg.ExecuteInProcessResult:
+    """The platform's run of ``selection`` with the recommendation assets and engine added."""
+    with pytest.MonkeyPatch.context() as patch:
+        assets = [*local_platform.ALL_ASSETS, *RECOMMENDATION_ASSETS]
+        patch.setattr(local_platform, "ALL_ASSETS", assets)
+        return platform.run(
+            last,
+            selection=selection,
+            resources={"recommendation_engine": SklearnRecommendationEngine()},
+            **options,
+        )
+
+
+def gate_of(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
+    (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == GATE_CHECK]
+    return evaluation
+
+
+@pytest.fixture(scope="module")
+def recommended(months, tmp_path_factory) -> dict:
+    """The four simulated months' recommendations and the mart, one run."""
+    platform = months.copy_to(tmp_path_factory.mktemp("recommended"))
+    result = run_recommendations(platform, [PRODUCT_RECOMMENDATIONS, RECOMMENDED_PRODUCTS])
+    return {"platform": platform, "result": result}
+
+
+def popularity_baseline(feedback: dict[tuple[str, str, date], int]) -> tuple[float, int]:
+    """Hit rate@10 of the best-sellers and the customers judged, from the docs' rules."""
+    last = max(day for _, _, day in feedback)
+    through = last - timedelta(days=HOLDOUT)
+    buyers, before, recent, truth = defaultdict(set), set(), set(), defaultdict(set)
+    for customer, product, day in feedback:
+        if day <= through:
+            buyers[product].add(customer)
+            before.add(customer)
+            if day > through - timedelta(days=RECENT):
+                recent.add((customer, product))
+    for customer, product, day in feedback:
+        if day > through and customer in before:
+            truth[customer].add(product)
+    ranking = sorted({p for _, p, _ in feedback}, key=lambda p: (-len(buyers[p]), p))
+    hits = 0
+    for customer, bought in truth.items():
+        offered = [p for p in ranking if (customer, p) not in recent][:TOP]
+        hits += bool(set(offered) & bought)
+    return hits / len(truth), len(truth)
+
+
+def test_the_gate_passes_on_the_simulated_shop_against_the_recomputed_baseline(
+    recommended, contract
+):
+    result = recommended["result"]
+    assert result.success
+    gate = gate_of(result)
+    assert gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR
+    metadata = {k: v.value for k, v in gate.metadata.items()}
+    baseline, customers = popularity_baseline(contract.purchase_feedback())
+    assert metadata["customers_evaluated"] == customers
+    assert metadata["popularity_hit_rate_at_10"] == pytest.approx(baseline, abs=1e-4)
+    assert metadata["hit_rate_at_10"] >= MIN_LIFT * baseline
+    assert metadata["backtest_trained_through"] == (LAST_DAY - timedelta(days=HOLDOUT)).isoformat()
+
+
+def test_every_buyer_gets_ten_products_none_bought_in_the_last_14_days(recommended, contract):
+    rows = recommended["platform"].query(
+        "SELECT customer_id, product_id, recommendation_rank, trained_through "
+        "FROM retail_ml.product_recommendations"
+    )
+    feedback = contract.purchase_feedback()
+    buyers = {customer for customer, _, _ in feedback}
+    recent = {(c, p) for c, p, day in feedback if day > LAST_DAY - timedelta(days=RECENT)}
+    lists = defaultdict(list)
+    for customer, product, rank, through in rows:
+        assert through == LAST_DAY
+        assert (customer, product) not in recent, (customer, product)
+        lists[customer].append((rank, product))
+    assert set(lists) == buyers
+    for customer, ranked in lists.items():
+        assert sorted(rank for rank, _ in ranked) == list(range(1, TOP + 1)), customer
+        assert len({product for _, product in ranked}) == TOP, customer
+
+
+def test_the_mart_counts_the_customers_each_product_is_recommended_to(recommended, contract):
+    platform = recommended["platform"]
+    lists = platform.query(
+        "SELECT customer_id, product_id, recommendation_rank FROM retail_ml.product_recommendations"
+    )
+    top3, top10 = Counter(), Counter()
+    for _, product, rank in lists:
+        top10[product] += 1
+        top3[product] += rank <= 3
+    customers = len({customer for customer, _, _ in lists})
+    names = {p["product_id"]: (p["name"], p["category"]) for p in contract.rows["products"]}
+    rows = platform.query(
+        "SELECT product_id, product_name, category, customers_top_3, customers_top_10, "
+        "share_of_customers_top_3 FROM retail_marts.recommended_products"
+    )
+    assert {r[0] for r in rows} == set(top10)
+    for product, name, category, in_top3, in_top10, share in rows:
+        assert (name, category) == names[product]
+        assert (in_top3, in_top10) == (top3[product], top10[product])
+        assert share == pytest.approx(top3[product] / customers)
+
+
+def test_shuffled_customers_fail_the_gate_and_the_recommendations_stay(recommended, tmp_path):
+    """The control: the same purchases dealt to customers at random carry no taste to
+    learn, so the model cannot beat the best-sellers; what was published stays."""
+    platform = recommended["platform"].copy_to(tmp_path)
+    before = platform.frame(
+        "SELECT * FROM retail_ml.product_recommendations ORDER BY customer_id, recommendation_rank"
+    )
+    with platform.connect() as connection:
+        feedback = connection.execute("SELECT * FROM retail_ml.purchase_feedback").df()
+        customers = feedback["customer_id"].to_numpy()
+        feedback["customer_id"] = np.random.default_rng(0).permutation(customers)
+        feedback = feedback.groupby(
+            ["customer_id", "product_id", "transaction_date"], as_index=False
+        )["purchases"].sum()
+        connection.register("shuffled", feedback)
+        connection.execute("DELETE FROM retail_ml.purchase_feedback")
+        connection.execute("INSERT INTO retail_ml.purchase_feedback BY NAME SELECT * FROM shuffled")
+    result = run_recommendations(
+        platform, [PRODUCT_RECOMMENDATIONS, RECOMMENDED_PRODUCTS], raise_on_error=False
+    )
+    assert not result.success
+    gate = gate_of(result)
+    assert not gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR
+    metadata = {k: v.value for k, v in gate.metadata.items()}
+    assert metadata["lift_over_popularity"] < MIN_LIFT
+    # Blocking: the mart was not rebuilt; the table holds the recommendations that passed.
+    built = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert RECOMMENDED_PRODUCTS not in built
+    after = platform.frame(
+        "SELECT * FROM retail_ml.product_recommendations ORDER BY customer_id, recommendation_rank"
+    )
+    pd.testing.assert_frame_equal(after, before)
+
+
+def test_a_week_is_too_short_to_judge_and_publishes_nothing(week, tmp_path):
+    platform = week.copy_to(tmp_path)
+    result = run_recommendations(
+        platform,
+        [PURCHASE_FEEDBACK, PRODUCT_RECOMMENDATIONS, RECOMMENDED_PRODUCTS],
+        last=WEEK_START,
+    )
+    assert result.success  # a warning blocks nothing
+    gate = gate_of(result)
+    assert not gate.passed and gate.severity == dg.AssetCheckSeverity.WARN
+    assert "28" in gate.metadata["not_evaluated"].value
+    # Nothing published: the IO manager writes no table for no rows (or an empty one).
+    if "retail_ml.product_recommendations" in platform.tables("retail_ml"):
+        assert platform.query("SELECT count(*) FROM retail_ml.product_recommendations") == [(0,)]
+    assert platform.query("SELECT count(*) FROM retail_marts.recommended_products") == [(0,)]
