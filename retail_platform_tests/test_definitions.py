@@ -329,3 +329,36 @@ def test_the_lineage_ends_in_the_dbt_exposures():
         assert node.group_name == "exposures"
     for job in defs.resolve_all_job_defs():
         assert not any(k.path[0] == "exposures" for k in job.asset_layer.selected_asset_keys)
+
+
+# Counts the opens of dbt's manifest (Path.read_text/read_bytes open through io.open)
+# while the code location is imported, in a fresh interpreter.
+COUNT_MANIFEST_READS = """
+import builtins, io, json
+opened = []
+real_open = io.open
+def counting_open(file, *args, **kwargs):
+    if str(file).endswith("manifest.json"):
+        opened.append(str(file))
+    return real_open(file, *args, **kwargs)
+builtins.open = io.open = counting_open
+import retail_platform.definitions
+print(json.dumps(opened))
+"""
+
+
+def test_loading_the_code_location_reads_the_dbt_manifest_once(tmp_path):
+    """Both ``@dbt_assets`` and the exposures' assets share one parsed manifest.json (the
+    exposures take theirs from the dbt assets): a production manifest is megabytes."""
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "RETAIL_TARGET": "local"}
+    completed = subprocess.run(
+        [sys.executable, "-c", COUNT_MANIFEST_READS],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr
+    opened = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert len(opened) == 1 and opened[0].endswith("local/manifest.json"), opened
