@@ -20,6 +20,8 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from retail_platform.lib.gcp_credentials import BigQueryClientResource
+
 _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*){1,2}$")
 #: A dataset (schema), optionally ``project.dataset``.
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)?$")
@@ -242,19 +244,7 @@ class DuckDBWarehouse(Warehouse):
         return counts
 
 
-class BigQueryWarehouse(Warehouse):
-    project: str = Field(description="GCP project that runs the queries.")
-    location: str | None = Field(default=None)
-    gcp_credentials: str | None = Field(
-        default=None,
-        description="Service-account key, base64 JSON (GCP_CREDENTIALS); None: ADC.",
-    )
-
-    def _client(self):
-        from retail_platform.lib.gcp_credentials import bigquery_client
-
-        return bigquery_client(self.project, self.location, self.gcp_credentials)
-
+class BigQueryWarehouse(Warehouse, BigQueryClientResource):
     def _job(self, sql: str, parameters: Sequence[Any]):
         from google.cloud import bigquery
 
