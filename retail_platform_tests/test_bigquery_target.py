@@ -61,6 +61,29 @@ def test_the_warehouse_resource_reads_through_the_real_client(bigquery_env):
     }
 
 
+def test_the_warehouse_lists_a_datasets_tables_and_views_in_one_request(bigquery_env):
+    """``relations_in`` (one tables.list) names a dataset's tables and views; a dataset not
+    created yet holds none; ``relation_exists`` answers from it."""
+    client = bigquery_env.client()
+    client.create_dataset("retail_marts", exists_ok=True)
+    client.create_dataset("retail_gold", exists_ok=True)
+    client.query("CREATE TABLE retail_marts.payment_mix (transaction_date DATE)").result()
+    client.query("CREATE VIEW retail_marts.v_executive_summary AS SELECT 1 AS x").result()
+    client.query("CREATE TABLE retail_gold.city_sales (city STRING)").result()
+
+    warehouse = BigQueryWarehouse(project=bigquery_env.project)
+    assert warehouse.relations_in("retail_marts") == {"payment_mix", "v_executive_summary"}
+    assert warehouse.relations_in(f"{bigquery_env.project}.retail_gold") == {"city_sales"}
+    assert warehouse.relations_in("retail_ml") == frozenset()
+    assert warehouse.relation_exists("retail_marts.v_executive_summary")
+    # dbt's names carry the project
+    assert warehouse.relation_exists(f"{bigquery_env.project}.retail_marts.payment_mix")
+    assert not warehouse.relation_exists("retail_marts.city_sales")  # another dataset's
+    assert not warehouse.relation_exists("retail_ml.churn_scores")
+    with pytest.raises(ValueError, match="not a schema name"):
+        warehouse.relations_in("retail_marts; DROP")
+
+
 def landed_rows_per_day(zone, entity: str) -> dict[datetime.date, int]:
     """Count the landed lines of each day, straight from the bucket."""
     counts: dict[datetime.date, int] = {}

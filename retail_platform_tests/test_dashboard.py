@@ -523,3 +523,38 @@ def test_marts_not_built_yet_read_as_empty(tmp_path):
     assert set(marts.rows().values()) == {0}
     rendered = render_dashboard(marts, generated_at=datetime.now(UTC), source="test")
     assert rendered.charts_without_data and "No data yet" in rendered.html
+
+
+def test_the_warehouse_lists_a_schemas_relations_in_one_query(tmp_path, monkeypatch):
+    """``relations_in`` names a schema's tables and views (a schema not there yet: none);
+    ``load_marts`` asks it once for every mart, not once per mart."""
+    database = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(database)) as connection:
+        connection.execute("CREATE SCHEMA retail_marts")
+        connection.execute("CREATE SCHEMA retail_gold")
+        connection.execute("CREATE TABLE retail_marts.payment_mix (transaction_date DATE)")
+        connection.execute("CREATE VIEW retail_marts.v_executive_summary AS SELECT 1 AS x")
+        connection.execute("CREATE TABLE retail_gold.city_sales (city VARCHAR)")
+    warehouse = DuckDBWarehouse(database=str(database))
+    assert warehouse.relations_in("retail_marts") == {"payment_mix", "v_executive_summary"}
+    assert warehouse.relations_in("retail_gold") == {"city_sales"}
+    assert warehouse.relations_in("retail_ml") == frozenset()
+    assert warehouse.relation_exists("retail_marts.v_executive_summary")
+    assert warehouse.relation_exists("warehouse.retail_marts.payment_mix")  # dbt's name
+    assert not warehouse.relation_exists("retail_marts.city_sales")  # another schema's
+    assert not warehouse.relation_exists("retail_ml.churn_scores")
+
+    with duckdb.connect(str(database)) as connection:
+        connection.execute("DROP TABLE retail_marts.payment_mix")
+        connection.execute("DROP VIEW retail_marts.v_executive_summary")
+    queries: list[str] = []
+    query = DuckDBWarehouse.query
+
+    def recorded(self, sql, parameters=()):
+        queries.append(sql)
+        return query(self, sql, parameters)
+
+    monkeypatch.setattr(DuckDBWarehouse, "query", recorded)
+    marts = load_marts(warehouse)
+    assert marts.not_built == tuple(sorted(MARTS_READ))
+    assert len(queries) == 1 and "information_schema.tables" in queries[0], queries

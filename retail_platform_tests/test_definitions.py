@@ -329,3 +329,77 @@ def test_the_lineage_ends_in_the_dbt_exposures():
         assert node.group_name == "exposures"
     for job in defs.resolve_all_job_defs():
         assert not any(k.path[0] == "exposures" for k in job.asset_layer.selected_asset_keys)
+
+
+def test_docs_bi_names_the_jobs_that_refresh_each_mart():
+    """docs/bi.md's refresh table names every mart of sql/models/marts once, with exactly
+    the jobs (full_backfill aside: it builds everything) whose selection holds it, and
+    schedules of those jobs only."""
+    import re
+
+    from retail_platform.definitions import defs
+    from retail_platform.defs.transforms.assets import MANIFEST
+
+    nodes = json.loads(MANIFEST.read_text())["nodes"].values()
+    marts = {
+        n["name"] for n in nodes if n["resource_type"] == "model" and n["path"].startswith("marts/")
+    }
+    jobs = {
+        job.name: {
+            key.path[-1] for key in job.asset_layer.selected_asset_keys if key.path[0] == "marts"
+        }
+        for job in defs.resolve_all_job_defs()
+        if job.name not in ("full_backfill", "__ASSET_JOB")
+    }
+    schedules = {schedule.name: schedule.job_name for schedule in defs.schedules}
+
+    text = (ROOT / "docs" / "bi.md").read_text()
+    header = "| marts | refreshed by | when |"
+    rows = text[text.index(header) :].split("\n\n")[0].splitlines()[2:]
+    assert rows
+    named: list[str] = []
+    for row in rows:
+        subject, refreshed_by, when = row.strip("|").split(" | ")
+        # the marts a row is about, not those named in parentheses (what a view reads)
+        row_marts = set(re.findall(r"`(\w+)`", re.sub(r"\([^)]*\)", "", subject)))
+        row_jobs = set(re.findall(r"`(\w+)`", refreshed_by))
+        assert row_marts <= marts and row_jobs <= set(jobs), row
+        named += row_marts
+        for mart in row_marts:
+            assert row_jobs == {job for job, selected in jobs.items() if mart in selected}, mart
+        for schedule in set(re.findall(r"`(\w+)`", when)) & set(schedules):
+            assert schedules[schedule] in row_jobs, (schedule, row)
+    assert sorted(named) == sorted(marts)
+
+
+# Counts the opens of dbt's manifest (Path.read_text/read_bytes open through io.open)
+# while the code location is imported, in a fresh interpreter.
+COUNT_MANIFEST_READS = """
+import builtins, io, json
+opened = []
+real_open = io.open
+def counting_open(file, *args, **kwargs):
+    if str(file).endswith("manifest.json"):
+        opened.append(str(file))
+    return real_open(file, *args, **kwargs)
+builtins.open = io.open = counting_open
+import retail_platform.definitions
+print(json.dumps(opened))
+"""
+
+
+def test_loading_the_code_location_reads_the_dbt_manifest_once(tmp_path):
+    """Both ``@dbt_assets`` and the exposures' assets share one parsed manifest.json (the
+    exposures take theirs from the dbt assets): a production manifest is megabytes."""
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "RETAIL_TARGET": "local"}
+    completed = subprocess.run(
+        [sys.executable, "-c", COUNT_MANIFEST_READS],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr
+    opened = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert len(opened) == 1 and opened[0].endswith("local/manifest.json"), opened

@@ -25,13 +25,13 @@ from retail_platform.lib.gcp_credentials import (
     CREDENTIALS_ENV,
     KEY_FIELDS,
     KEY_TYPE,
+    BigQueryClientResource,
     CredentialsError,
     credentials_env_var,
     decode_key,
     key_file_for_subprocess,
 )
 from retail_platform.lib.targets import Target
-from retail_platform.lib.warehouse import BigQueryWarehouse
 
 EMAIL = "retail-pipeline@test-project.iam.gserviceaccount.com"
 
@@ -84,18 +84,29 @@ def encoded_key(signing_key, token_uri: str) -> str:
 
 
 @pytest.mark.bigquery
-def test_the_warehouse_authenticates_with_the_key_from_the_environment(
-    bigquery_env, token_endpoint, signing_key, monkeypatch
+@pytest.mark.parametrize("name", ["warehouse", "churn_engine", "forecast_engine"])
+def test_each_bigquery_resource_of_the_target_gets_its_client_from_the_environment(
+    name, bigquery_env, token_endpoint, signing_key, monkeypatch
 ):
+    """The warehouse and the BigQuery ML engines share their configuration and client
+    (BigQueryClientResource): as the BigQuery target wires them, each one's client runs
+    in GCP_PROJECT with the key of GCP_CREDENTIALS."""
     token_uri, grants = token_endpoint
     monkeypatch.setenv(CREDENTIALS_ENV, encoded_key(signing_key, token_uri))
-    configured = BigQueryWarehouse(
-        project=bigquery_env.project, gcp_credentials=credentials_env_var()
-    )
-    # Dagster resolves the EnvVar when it builds the resource, as in a run.
-    with dg.build_resources({"warehouse": configured}) as resources:
-        assert resources.warehouse.query("SELECT 40 + 2") == [(42,)]
-    (grant,) = grants  # one token, fetched once, for the query
+    configured = resources_for(Target("bigquery", "bigquery", churn_engine="bqml"))[name]
+    assert isinstance(configured, BigQueryClientResource)
+    with dg.build_resources({name: configured}) as resources:
+        built = getattr(resources, name)
+        assert built.project == bigquery_env.project
+        client = built._client()
+        assert client.project == bigquery_env.project
+        assert [tuple(row.values()) for row in client.query("SELECT 40 + 2").result()] == [(42,)]
+    assert_signed_by(grants, signing_key)
+
+
+def assert_signed_by(grants: list[str], signing_key) -> None:
+    """One token was fetched (for the query), with a grant signed by ``signing_key``."""
+    (grant,) = grants
     public_pem = signing_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )

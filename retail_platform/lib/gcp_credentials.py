@@ -9,6 +9,9 @@ newlines intact in an environment variable), reaches each resource through
 process, gets it as a key file that exists only while dbt runs. The value is checked
 (base64, JSON, a service-account key's fields) when the resources are built, so a bad one
 fails with a one-line error that names the variable and never shows the value.
+
+:class:`BigQueryClientResource` holds what every resource that runs BigQuery jobs shares (the
+warehouse, the BigQuery ML engines): project, location, key, and the client made of them.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
+from pydantic import Field
 
 from retail_platform.settings import environment
 
@@ -106,6 +110,32 @@ def bigquery_client(project: str, location: str | None, encoded: str | None) -> 
     return bigquery.Client(
         project=project, location=location, credentials=service_account_credentials(encoded)
     )
+
+
+class BigQueryClientResource(dg.ConfigurableResource):
+    """The configuration and client of a resource that runs BigQuery jobs. A resource
+    inherits it beside its own base, which keeps its other fields, e.g.
+    ``class BigQueryMLChurnEngine(ChurnEngine, BigQueryClientResource)``, and makes its client
+    with ``self._client()``; defs/resources.py sets the three fields from GCP_PROJECT,
+    GCP_LOCATION and GCP_CREDENTIALS (:func:`credentials_env_var`)."""
+
+    project: str = Field(
+        description="GCP project that runs the jobs and holds the datasets (a dataset.table "
+        "name without a project resolves in it)."
+    )
+    location: str | None = Field(
+        default=None,
+        description="BigQuery location of the jobs and of the datasets created (GCP_LOCATION, "
+        "e.g. EU); None: the project's default.",
+    )
+    gcp_credentials: str | None = Field(
+        default=None,
+        description="Service-account key, base64 JSON (GCP_CREDENTIALS); None: ADC.",
+    )
+
+    def _client(self) -> Any:
+        """A new BigQuery client for this project, location and key."""
+        return bigquery_client(self.project, self.location, self.gcp_credentials)
 
 
 @contextmanager

@@ -20,7 +20,11 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from retail_platform.lib.gcp_credentials import BigQueryClientResource
+
 _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*){1,2}$")
+#: A dataset (schema), optionally ``project.dataset``.
+_SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)?$")
 
 
 _COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -93,10 +97,18 @@ class Warehouse(dg.ConfigurableResource):
         """Rows of a table; None for a view (counting it would run its whole query)."""
         raise NotImplementedError
 
-    def relation_exists(self, relation: str) -> bool:
-        """Whether ``schema.name`` is a table or view of the warehouse (a mart built once a
-        day may not be there yet on a new warehouse)."""
+    def relations_in(self, schema: str) -> frozenset[str]:
+        """Names of the tables and views of ``schema`` (none when the schema does not exist
+        yet), in one query: which of many relations exist, e.g. the marts the dashboard
+        reads (a mart built once a day may not be there yet on a new warehouse)."""
         raise NotImplementedError
+
+    def relation_exists(self, relation: str) -> bool:
+        """Whether ``schema.name`` (or ``database.schema.name``) is a table or view of the
+        warehouse."""
+        quoted_table(relation)
+        schema, name = relation.split(".")[-2:]
+        return name in self.relations_in(schema)
 
     def row_counts(self, tables: Sequence[str]) -> dict[str, int | None]:
         return {table: self.row_count(table) for table in tables}
@@ -187,13 +199,11 @@ class DuckDBWarehouse(Warehouse):
             ).fetchall()
         return {day: int(n) for day, n in rows if day in wanted}
 
-    def relation_exists(self, relation: str) -> bool:
-        schema, name = relation.split(".")[-2:]
+    def relations_in(self, schema: str) -> frozenset[str]:
         rows = self.query(
-            "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema, name],
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [schema]
         )
-        return bool(rows)
+        return frozenset(name for (name,) in rows)
 
     def row_count(self, table: str) -> int | None:
         return self.row_counts([table])[table]
@@ -234,19 +244,7 @@ class DuckDBWarehouse(Warehouse):
         return counts
 
 
-class BigQueryWarehouse(Warehouse):
-    project: str = Field(description="GCP project that runs the queries.")
-    location: str | None = Field(default=None)
-    gcp_credentials: str | None = Field(
-        default=None,
-        description="Service-account key, base64 JSON (GCP_CREDENTIALS); None: ADC.",
-    )
-
-    def _client(self):
-        from retail_platform.lib.gcp_credentials import bigquery_client
-
-        return bigquery_client(self.project, self.location, self.gcp_credentials)
-
+class BigQueryWarehouse(Warehouse, BigQueryClientResource):
     def _job(self, sql: str, parameters: Sequence[Any]):
         from google.cloud import bigquery
 
@@ -352,15 +350,18 @@ class BigQueryWarehouse(Warehouse):
             result[tables[index]][day] = int(rows)
         return result
 
-    def relation_exists(self, relation: str) -> bool:
+    def relations_in(self, schema: str) -> frozenset[str]:
+        """One tables.list request for a dataset of up to LIST_PAGE_SIZE tables (a page
+        that size is asked for; a larger dataset takes one request per page)."""
         from google.api_core.exceptions import NotFound
 
-        quoted_table(relation)
+        if not _SCHEMA_NAME.match(schema):
+            raise ValueError(f"not a schema name: {schema!r}")
         try:
-            self._client().get_table(".".join(relation.split(".")[-2:]))
-        except NotFound:
-            return False
-        return True
+            tables = list(self._client().list_tables(schema, page_size=LIST_PAGE_SIZE))
+        except NotFound:  # the dataset does not exist yet
+            return frozenset()
+        return frozenset(table.table_id for table in tables)
 
     def row_count(self, table: str) -> int | None:
         # Table metadata, not a scan: free, and allowed on require_partition_filter tables.
@@ -370,6 +371,9 @@ class BigQueryWarehouse(Warehouse):
         found = self._client().get_table(".".join(table.split(".")[-2:]))
         return None if found.table_type == "VIEW" else int(found.num_rows or 0)
 
+
+#: Tables asked for per page of ``relations_in``'s tables.list requests.
+LIST_PAGE_SIZE = 1000
 
 _BQ_COLUMN_TYPES = {"string": "STRING", "integer": "INT64", "datetime": "DATETIME"}
 

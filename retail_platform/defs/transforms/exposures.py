@@ -4,26 +4,26 @@ where the marts are read: the local dashboard and the BI tools' reports.
 dagster-dbt makes assets of models, seeds and snapshots only. Each exposure becomes an
 external asset (an ``AssetSpec``: Dagster shows it and its upstream marts but never
 materializes it) keyed ``exposures/<name>``, its dependencies read from the manifest, so
-the yml stays the one place that says which marts a reader uses.
+the yml stays the one place that says which marts a reader uses. The manifest is the one
+the ``@dbt_assets`` hold (dagster-dbt parses manifest.json once per process), and their
+translator names the models, so an exposure's upstream keys are the dbt assets' keys.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import dagster as dg
+from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 
 from retail_platform.defs.transforms.project import DBT_PROJECT_DIR as PROJECT_DIR
-from retail_platform.defs.transforms.translator import OWNERS, RetailDbtTranslator
+from retail_platform.defs.transforms.translator import OWNERS
 
 GROUP = "exposures"
 
 
-def exposure_specs(manifest_path: Path) -> list[dg.AssetSpec]:
-    """One external asset per exposure of dbt's manifest, after the models it depends on."""
-    manifest = json.loads(manifest_path.read_text())
-    translator = RetailDbtTranslator()
+def exposure_specs(dbt_assets: dg.AssetsDefinition) -> list[dg.AssetSpec]:
+    """One external asset per exposure of the manifest ``dbt_assets`` (a ``@dbt_assets``
+    definition) were built from, after the models it depends on."""
+    manifest, translator, _ = get_manifest_and_translator_from_dbt_assets([dbt_assets])
     nodes = manifest["nodes"]
     specs = []
     for exposure in manifest.get("exposures", {}).values():

@@ -25,6 +25,7 @@ from pydantic import Field
 
 from retail_platform.lib.churn import bqml
 from retail_platform.lib.churn.features import FEATURES, FEATURES_TABLE, LABEL
+from retail_platform.lib.gcp_credentials import BigQueryClientResource
 from retail_platform.lib.warehouse import Warehouse
 
 MODEL_NAME = "churn_model"
@@ -129,23 +130,12 @@ class SklearnChurnEngine(ChurnEngine):
             shutil.rmtree(old)
 
 
-class BigQueryMLChurnEngine(ChurnEngine):
-    project: str = Field(description="GCP project holding the retail_ml dataset.")
-    location: str | None = Field(default=None)
+class BigQueryMLChurnEngine(ChurnEngine, BigQueryClientResource):
     dataset: str = Field(default="retail_ml")
-    gcp_credentials: str | None = Field(
-        default=None,
-        description="Service-account key, base64 JSON (GCP_CREDENTIALS); None: ADC.",
-    )
 
     @property
     def kind(self) -> str:
         return "bigquery ml"
-
-    def _client(self):
-        from retail_platform.lib.gcp_credentials import bigquery_client
-
-        return bigquery_client(self.project, self.location, self.gcp_credentials)
 
     def _features(self) -> str:
         return f"{self.project}.{FEATURES_TABLE}"

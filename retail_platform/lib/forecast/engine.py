@@ -21,6 +21,7 @@ import pandas as pd
 from pydantic import Field
 
 from retail_platform.lib.forecast import bqml
+from retail_platform.lib.gcp_credentials import BigQueryClientResource
 from retail_platform.lib.warehouse import Warehouse
 
 HISTORY_TABLE = "retail_ml.daily_net_revenue"
@@ -93,26 +94,15 @@ class SklearnForecastEngine(ForecastEngine):
         return forecast(history, through, horizon, self.interval_level)
 
 
-class BigQueryMLForecastEngine(ForecastEngine):
-    project: str = Field(description="GCP project holding the retail_ml dataset.")
-    location: str | None = Field(default=None)
+class BigQueryMLForecastEngine(ForecastEngine, BigQueryClientResource):
     dataset: str = Field(default="retail_ml")
     holiday_region: str = Field(
         default="US", description="ARIMA_PLUS holiday_region: whose public holidays count."
-    )
-    gcp_credentials: str | None = Field(
-        default=None,
-        description="Service-account key, base64 JSON (GCP_CREDENTIALS); None: ADC.",
     )
 
     @property
     def kind(self) -> str:
         return "bigquery ml"
-
-    def _client(self):
-        from retail_platform.lib.gcp_credentials import bigquery_client
-
-        return bigquery_client(self.project, self.location, self.gcp_credentials)
 
     def forecast(
         self,
