@@ -180,6 +180,14 @@ def test_the_bigquery_target_builds_every_mart_the_local_target_builds(
         local_rows = local.query(sql)
         assert local_rows, mart
         assert normalized(bigquery_rows) == normalized(local_rows), mart
+    # The models' inputs built by dbt in retail_ml (the forecast's history, the
+    # recommender's feedback): the same rows on both engines.
+    for table in ("daily_net_revenue", "purchase_feedback"):
+        sql = f"SELECT * FROM retail_ml.{table}"
+        local_rows = local.query(sql)
+        assert local_rows, table
+        bigquery_rows = [tuple(row.values()) for row in client.query(sql)]
+        assert normalized(bigquery_rows) == normalized(local_rows), table
     scored = client.query(
         "SELECT count(*) FROM retail_marts.customer_health WHERE churn_probability IS NOT NULL"
     )

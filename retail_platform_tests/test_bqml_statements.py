@@ -7,6 +7,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
+from retail_platform.lib.bqml_models import prune_models
 from retail_platform.lib.churn import bqml
 from retail_platform.lib.churn.features import FEATURES, LABEL
 from retail_platform.lib.forecast import bqml as forecast_bqml
@@ -212,3 +213,31 @@ def test_recommender_names_and_days_are_validated(name):
         recommend_bqml.recommend_sql(RECOMMENDER, name, date(2026, 11, 22), 10)
     with pytest.raises(TypeError, match="expected a date"):
         recommend_bqml.recommend_sql(RECOMMENDER, FEEDBACK, "2026-11-22' OR 1=1", 10)
+
+
+class ModelsOfADataset:
+    """What prune_models asks of a BigQuery client: the dataset's models, and deletes."""
+
+    def __init__(self, model_ids: list[str]) -> None:
+        self.model_ids = model_ids
+        self.deleted: list[str] = []
+
+    def list_models(self, dataset: str):
+        assert dataset == "p.retail_ml"
+        return [type("Model", (), {"model_id": m})() for m in self.model_ids]
+
+    def delete_model(self, model: str, not_found_ok: bool) -> None:
+        self.deleted.append(model)
+
+
+def test_pruning_keeps_the_newest_versions_of_a_kind_and_the_protected_one():
+    client = ModelsOfADataset(
+        [f"product_recommender_2026120{day}_064500_aaaaaaaa" for day in range(1, 6)]
+        + ["sales_forecast_model_20261201_063000_bbbbbbbb"]  # another kind: never touched
+    )
+    protected = {"20261201_064500_aaaaaaaa"}
+    prune_models(client, "p.retail_ml", "product_recommender_", keep=2, protected=protected)
+    assert client.deleted == [
+        "p.retail_ml.product_recommender_20261203_064500_aaaaaaaa",
+        "p.retail_ml.product_recommender_20261202_064500_aaaaaaaa",
+    ]

@@ -84,7 +84,9 @@ def encoded_key(signing_key, token_uri: str) -> str:
 
 
 @pytest.mark.bigquery
-@pytest.mark.parametrize("name", ["warehouse", "churn_engine", "forecast_engine"])
+@pytest.mark.parametrize(
+    "name", ["warehouse", "churn_engine", "forecast_engine", "recommendation_engine"]
+)
 def test_each_bigquery_resource_of_the_target_gets_its_client_from_the_environment(
     name, bigquery_env, token_endpoint, signing_key, monkeypatch
 ):

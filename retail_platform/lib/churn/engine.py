@@ -172,16 +172,10 @@ class BigQueryMLChurnEngine(ChurnEngine, BigQueryClientResource):
         return self._client().query(sql).to_dataframe()
 
     def _prune(self, client: Any, protected: Collection[str]) -> None:
-        prefix = f"{MODEL_NAME}_"
-        models = sorted(
-            (m.model_id for m in client.list_models(f"{self.project}.{self.dataset}")
-             if m.model_id.startswith(prefix)),
-            reverse=True,
-        )  # fmt: skip
-        for old in _beyond_kept(
-            models, self.keep_versions, protected, lambda model_id: model_id.removeprefix(prefix)
-        ):
-            client.delete_model(f"{self.project}.{self.dataset}.{old}", not_found_ok=True)
+        from retail_platform.lib.bqml_models import prune_models
+
+        dataset = f"{self.project}.{self.dataset}"
+        prune_models(client, dataset, f"{MODEL_NAME}_", self.keep_versions, protected)
 
 
 def _beyond_kept(

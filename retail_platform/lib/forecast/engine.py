@@ -129,13 +129,7 @@ class BigQueryMLForecastEngine(ForecastEngine, BigQueryClientResource):
         return frame.loc[:, list(FORECAST_COLUMNS)]
 
     def prune(self, protected: Collection[str]) -> None:
-        client = self._client()
-        prefix = f"{MODEL_NAME}_"
-        models = sorted(
-            (m.model_id for m in client.list_models(f"{self.project}.{self.dataset}")
-             if m.model_id.startswith(prefix)),
-            reverse=True,
-        )  # fmt: skip
-        for old in models[self.keep_versions :]:
-            if old.removeprefix(prefix) not in protected:
-                client.delete_model(f"{self.project}.{self.dataset}.{old}", not_found_ok=True)
+        from retail_platform.lib.bqml_models import prune_models
+
+        dataset = f"{self.project}.{self.dataset}"
+        prune_models(self._client(), dataset, f"{MODEL_NAME}_", self.keep_versions, protected)

@@ -21,6 +21,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from retail_platform.lib.gcp_credentials import BigQueryClientResource
 from retail_platform.lib.recommend import bqml
 from retail_platform.lib.recommend.feedback import FEEDBACK_TABLE, RECOMMENDATION_COLUMNS
 from retail_platform.lib.warehouse import Warehouse
@@ -75,23 +76,12 @@ class SklearnRecommendationEngine(RecommendationEngine):
         return recommend(feedback, through, n, self.factors)
 
 
-class BigQueryMLRecommendationEngine(RecommendationEngine):
-    project: str = Field(description="GCP project holding the retail_ml dataset.")
-    location: str | None = Field(default=None)
+class BigQueryMLRecommendationEngine(RecommendationEngine, BigQueryClientResource):
     dataset: str = Field(default="retail_ml")
-    gcp_credentials: str | None = Field(
-        default=None,
-        description="Service-account key, base64 JSON (GCP_CREDENTIALS); None: ADC.",
-    )
 
     @property
     def kind(self) -> str:
         return "bigquery ml"
-
-    def _client(self):
-        from retail_platform.lib.gcp_credentials import bigquery_client
-
-        return bigquery_client(self.project, self.location, self.gcp_credentials)
 
     def recommend(
         self,
