@@ -30,11 +30,17 @@ from retail_platform.defs.ml.forecast import (
     SALES_VS_FORECAST,
     forecast_assets,
 )
+from retail_platform.defs.ml.recommendations import (
+    PRODUCT_RECOMMENDATIONS,
+    RECOMMENDED_PRODUCTS,
+    recommendation_assets,
+)
 from retail_platform.defs.transforms.project import built_manifest
 from retail_platform.lib.dashboard import MARTS_READ, empty_marts, load_marts, render_dashboard
 from retail_platform.lib.dashboard import format as fmt
 from retail_platform.lib.forecast.engine import SklearnForecastEngine
 from retail_platform.lib.landing_zone import LocalLandingZone
+from retail_platform.lib.recommend.engine import SklearnRecommendationEngine
 from retail_platform.lib.simulator import SimulationConfig, simulate
 from retail_platform.lib.targets import data_dir
 from retail_platform.lib.warehouse import DuckDBWarehouse
@@ -47,6 +53,7 @@ SCREENSHOT = data_dir() / "dashboard" / "screenshot.png"
 SECTIONS = ("executive", "sales", "customers", "operations")
 CHURN_CHARTS = {"churn-bands", "churn-by-segment", "churn-distribution"}
 FORECAST_CHART = "revenue-vs-forecast"
+RECOMMENDED_CHART = "recommended-products"
 # What a drawn chart contains: bar/histogram points, scatter lines, pie slices, heatmap
 # images, table cells.
 CHARTS_JS = """() => Array.from(document.querySelectorAll('.plotly-graph-div')).map(plot => ({
@@ -149,19 +156,25 @@ def open_in_browser(path: Path, screenshot: Path | None = None) -> Opened:
 
 @pytest.fixture(scope="module")
 def forecasted(months, tmp_path_factory) -> LocalPlatform:
-    """The months platform with a sales forecast made, passed its gate and published (the
-    forecast_retrain job's assets, as test_forecast runs them)."""
+    """The months platform with a sales forecast and product recommendations made, passed
+    their gates and published (the forecast_retrain and recommendations_retrain jobs'
+    assets, as test_forecast and test_recommendations run them)."""
     platform = months.copy_to(tmp_path_factory.mktemp("forecasted"))
     last = months_last_day(months)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(
-            local_platform, "ALL_ASSETS", [*local_platform.ALL_ASSETS, *forecast_assets(LOCAL)]
-        )
+        models = [*forecast_assets(LOCAL), *recommendation_assets(LOCAL)]
+        patch.setattr(local_platform, "ALL_ASSETS", [*local_platform.ALL_ASSETS, *models])
         result = platform.run(
             last,
-            selection=[SALES_HISTORY, FORECAST_VERSIONS, SALES_FORECAST, SALES_VS_FORECAST],
-            resources={"forecast_engine": SklearnForecastEngine()},
-        )
+            selection=[
+                SALES_HISTORY, FORECAST_VERSIONS, SALES_FORECAST, SALES_VS_FORECAST,
+                PRODUCT_RECOMMENDATIONS, RECOMMENDED_PRODUCTS,
+            ],
+            resources={
+                "forecast_engine": SklearnForecastEngine(),
+                "recommendation_engine": SklearnRecommendationEngine(),
+            },
+        )  # fmt: skip
     assert result.success
     return platform
 
@@ -380,15 +393,20 @@ def test_net_revenue_vs_forecast_shows_the_contracts_actuals_and_the_days_ahead(
 
 
 def test_without_a_published_forecast_the_forecast_chart_is_a_plain_note(months):
-    """The months platform made no forecast (its runs leave out the forecast's assets):
-    sales_vs_forecast is empty, its chart a note, every other chart drawn."""
+    """The months platform made no forecast and no recommendations (its runs leave out
+    their assets): sales_vs_forecast and recommended_products are empty, their charts
+    notes, every other chart drawn."""
     assert months.query("SELECT count(*) FROM retail_marts.sales_vs_forecast") == [(0,)]
+    assert months.query("SELECT count(*) FROM retail_marts.recommended_products") == [(0,)]
     marts = load_marts(DuckDBWarehouse(database=str(months.database)))
     dashboard = render_dashboard(marts, generated_at=datetime.now(UTC), source="test")
-    assert dashboard.charts_without_data == [FORECAST_CHART]
-    [chart] = [c for c in dashboard.charts if c.key == FORECAST_CHART]
-    assert chart.note.startswith("No data yet: the forecast appears once eight weeks")
-    assert ENGINEERING.findall(chart.note) == []
+    assert sorted(dashboard.charts_without_data) == sorted([FORECAST_CHART, RECOMMENDED_CHART])
+    notes = {c.key: c.note for c in dashboard.charts if c.key in dashboard.charts_without_data}
+    assert notes[FORECAST_CHART].startswith("No data yet: the forecast appears once eight weeks")
+    assert notes[RECOMMENDED_CHART].startswith(
+        "No data yet: recommendations appear once the recommender has learned from 6 weeks"
+    )
+    assert ENGINEERING.findall(" ".join(notes.values())) == []
 
 
 def test_a_warehouse_without_rows_gives_a_note_for_every_chart():

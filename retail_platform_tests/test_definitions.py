@@ -98,6 +98,7 @@ WAREHOUSE_JOBS = (
     "churn_retrain",
     "customer_value_marts",
     "forecast_retrain",
+    "recommendations_retrain",
 )
 
 
@@ -135,6 +136,29 @@ def test_the_customer_value_marts_refresh_once_a_day_off_the_sensor_path():
     assert once_a_day <= selected("full_backfill")
     schedule = defs.resolve_schedule_def("customer_value_marts_daily")
     assert (schedule.cron_schedule, schedule.job_name) == ("15 6 * * *", "customer_value_marts")
+
+
+def test_recommendations_retrain_weekly_off_the_sensor_path_and_in_the_backfill():
+    from retail_platform.definitions import defs
+
+    def selected(job_name: str) -> set[dg.AssetKey]:
+        return defs.resolve_job_def(job_name).asset_layer.selected_asset_keys
+
+    feedback, model = (
+        dg.AssetKey(["ml", "purchase_feedback"]),
+        dg.AssetKey(["ml", "product_recommendations"]),
+    )
+    mart, dashboard = (
+        dg.AssetKey(["marts", "recommended_products"]),
+        dg.AssetKey(["marts", "dashboard"]),
+    )
+    assert selected("recommendations_retrain") == {feedback, model, mart, dashboard}
+    assert not selected("daily_pipeline") & {feedback, model}
+    assert {feedback, model, mart} <= selected("full_backfill")
+    schedule = defs.resolve_schedule_def("recommendations_retrain_weekly")
+    assert (schedule.cron_schedule, schedule.job_name) == ("45 6 * * 1", "recommendations_retrain")
+    gate = defs.resolve_asset_graph().get_check_spec(dg.AssetCheckKey(model, "beats_popularity"))
+    assert gate.blocking
 
 
 def test_every_step_of_every_job_waits_for_the_warehouse_pool():
@@ -254,9 +278,11 @@ def test_make_dev_says_how_to_load_data_into_an_empty_warehouse(tmp_path, week):
 
 def test_a_run_invokes_dbt_once_per_partitioned_models_and_once_more_around_the_scores():
     """dbt's start-up is paid per step. The daily run: the partitioned models, then every
-    other model (the calendar included: it reads fact_sales). A run with churn and the
-    forecast: a third step, customer_health and sales_vs_forecast, which read the churn
-    scores and the forecast the Python steps before it write."""
+    other model (the calendar included: it reads fact_sales). A run with the models: the
+    views over what their Python steps write come after those steps: customer_health and
+    sales_vs_forecast (the churn scores and the forecast, three steps after the dbt models
+    they read), and recommended_products (the recommendations, one step after theirs),
+    which Dagster's split of the dbt assets puts in a step of its own."""
     from dagster._core.definitions.dependency import NodeHandle
 
     from retail_platform.definitions import defs
@@ -282,9 +308,12 @@ def test_a_run_invokes_dbt_once_per_partitioned_models_and_once_more_around_the_
     } <= daily["dbt_partitioned_models"]  # fmt: skip
     assert "marts/top_products_monthly" in daily["dbt_models"]
     backfill = dbt_steps("full_backfill")
-    assert len(backfill) == 3, sorted(backfill)
-    assert {"gold/dim_dates", "ml/churn_features", "ml/daily_net_revenue"} <= backfill["dbt_models"]
+    assert len(backfill) == 4, sorted(backfill)
+    assert {
+        "gold/dim_dates", "ml/churn_features", "ml/daily_net_revenue", "ml/purchase_feedback"
+    } <= backfill["dbt_models"]  # fmt: skip
     assert {"marts/customer_health", "marts/sales_vs_forecast"} in backfill.values()
+    assert {"marts/recommended_products"} in backfill.values()
 
 
 def test_every_duckdb_connection_of_the_local_target_is_memory_limited(tmp_path, monkeypatch):

@@ -1,6 +1,8 @@
-"""Customer insights: value tiers, top customers, repeat vs one-time buyers, RFM segments
-and churn risk (marts ``customer_value_tiers``, ``top_customers``,
-``repeat_customer_revenue``, ``agg_customer_segments`` and ``customer_health``)."""
+"""Customer insights: value tiers, top customers, repeat vs one-time buyers, age and
+gender, the products recommended most, RFM segments and churn risk (marts
+``customer_value_tiers``, ``top_customers``, ``repeat_customer_revenue``,
+``customer_demographics``, ``recommended_products``, ``agg_customer_segments`` and
+``customer_health``)."""
 
 from __future__ import annotations
 
@@ -10,11 +12,16 @@ import plotly.graph_objects as go
 from retail_platform.lib.dashboard import format as fmt
 from retail_platform.lib.dashboard.marts import MartFrames
 from retail_platform.lib.dashboard.model import RISK_COLORS, Chart, Kpi, Section, styled
+from retail_platform.lib.recommend.evaluation import HOLDOUT_DAYS, MIN_TRAINING_DAYS
+from retail_platform.lib.recommend.feedback import RECENT_DAYS
 
 #: agg_customer_segments' segments, best first (sql/models/marts/agg_customer_segments.sql)
 SEGMENTS = ["Champions", "Loyal", "Potential Loyalists", "New", "Promising", "At Risk",
             "Can't Lose Them", "Hibernating"]  # fmt: skip
 BANDS = ["low", "medium", "high"]
+#: customer_demographics' age bands, youngest first (sql/macros/demographics.sql)
+AGE_BANDS = ["under_18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown"]
+GENDER_COLORS = {"female": "#c0392b", "male": "#3366cc", "other": "#8e44ad", "unknown": "#95a5a6"}
 TIER_COLORS = {"High": "#2e9d5b", "Medium": "#3366cc", "Low": "#7f8c8d"}
 BUYER_LABELS = {
     "repeat": "repeat (2+ completed orders)",
@@ -22,6 +29,10 @@ BUYER_LABELS = {
     "returns_only": "returned everything",
 }
 NO_SALES = "no customer has bought anything yet"
+NO_RECOMMENDATIONS = (
+    f"recommendations appear once the recommender has learned from "
+    f"{(MIN_TRAINING_DAYS + HOLDOUT_DAYS) // 7} weeks of sales and beaten the best-seller list"
+)
 NO_SCORES = (
     "churn risk appears once the churn model has been trained on enough sales and has "
     "scored the customers"
@@ -127,6 +138,62 @@ def repeat_vs_one_time(marts: MartFrames) -> Chart:
         else ""
     )
     return Chart(key, title, figure, lead + "Shares of all customers who bought something.")
+
+
+def age_and_gender(marts: MartFrames) -> Chart:
+    key, title = "age-and-gender", "Customers by age band and gender"
+    groups = marts["demographics"]
+    if groups.empty or groups["customer_base"].sum() == 0:
+        return Chart.no_data(key, title, NO_SALES)
+    bands = _ordered(groups["age_band"], AGE_BANDS)
+    revenue = groups.groupby("age_band")["net_revenue"].sum().reindex(bands, fill_value=0)
+    figure = go.Figure()
+    for gender in _ordered(groups["gender"], list(GENDER_COLORS)):
+        rows = groups[groups["gender"] == gender].set_index("age_band")["customer_base"]
+        figure.add_bar(
+            x=bands, y=rows.reindex(bands, fill_value=0), name=gender,
+            marker_color=GENDER_COLORS.get(gender, "#7f8c8d"),
+            hovertemplate=f"%{{x}}, {gender}: %{{y:,}} customers<extra></extra>",
+        )  # fmt: skip
+    # The band's share of revenue above its bar: which ages bring the money.
+    totals = groups.groupby("age_band")["customer_base"].sum().reindex(bands, fill_value=0)
+    figure.add_scatter(
+        x=bands, y=totals, mode="text", text=fmt.share_labels(revenue), textposition="top center",
+        showlegend=False, hoverinfo="skip",
+    )  # fmt: skip
+    styled(figure).update_layout(barmode="stack", yaxis_title="customers")
+    return Chart(
+        key, title, figure,
+        "Bars: customers, by the gender they gave; labels: the band's share of all net "
+        "revenue. Age on the day the customer's record last changed; unknown: not given.",
+    )  # fmt: skip
+
+
+def recommended_products(marts: MartFrames) -> Chart:
+    key, title = "recommended-products", "Products recommended to the most customers"
+    products = marts["recommended"]
+    if products.empty:
+        return Chart.no_data(key, title, NO_RECOMMENDATIONS)
+    top = products.sort_values(["customers_top_3", "product_id"], ascending=[False, True]).head(10)
+    top = top.iloc[::-1]  # the most recommended at the top of a horizontal bar chart
+    figure = go.Figure(
+        go.Bar(
+            x=top["customers_top_3"], y=[f"{n} ({c})" for n, c in zip(top["product_name"],
+                                                                     top["category"], strict=True)],
+            orientation="h",
+            text=[fmt.percent(v) for v in top["share_of_customers_top_3"]],
+            textposition="outside", cliponaxis=False,
+            hovertemplate="%{y}: in the top 3 of %{x:,} customers (%{text})<extra></extra>",
+        )
+    )  # fmt: skip
+    styled(figure).update_layout(xaxis_title="customers", margin={"l": 260})
+    return Chart(
+        key, title, figure,
+        "How many customers have the product among their 3 best suggestions; labels: the "
+        "share of all customers suggested to. Suggestions come from what customers who buy "
+        f"alike bought, and leave out what the customer bought in the last {RECENT_DAYS} days.",
+        wide=True,
+    )  # fmt: skip
 
 
 def segments_chart(marts: MartFrames) -> Chart:
@@ -285,12 +352,15 @@ def section(marts: MartFrames) -> Section:
     return Section(
         key="customers",
         title="Customer insights",
-        summary="Who the best customers are, how many come back, and who may stop buying.",
+        summary="Who the best customers are, how many come back, who they are, what to offer "
+        "them, and who may stop buying.",
         kpis=kpis(marts),
         charts=[
             value_tiers(marts),
             repeat_vs_one_time(marts),
             top_customers(marts),
+            age_and_gender(marts),
+            recommended_products(marts),
             segments_chart(marts),
             recency_frequency(marts),
             churn_bands(marts),

@@ -114,6 +114,19 @@ QUERIES: Mapping[str, MartQuery] = {
         ("revenue_rank", "customer_id", "city", "region", "loyalty_tier", "orders",
          "completed_orders", "net_revenue", "revenue_share", "last_sale_date"),
     ),
+    # Customers by age band and gender only: the page shows bands, never a customer.
+    "demographics": MartQuery(
+        "customer_demographics",
+        ("age_band", "gender", "customer_base", "customers", "net_revenue"),
+        select="age_band, gender, sum(customer_base) AS customer_base, "
+        "sum(customers) AS customers, sum(net_revenue) AS net_revenue",
+        group_by="age_band, gender",
+    ),
+    "recommended": MartQuery(
+        "recommended_products",
+        ("product_id", "product_name", "category", "customers_top_3", "customers_top_10",
+         "share_of_customers_top_3"),
+    ),
     "cities": MartQuery(
         "city_sales",
         ("city", "region", "orders", "customers", "net_revenue", "revenue_share",
@@ -152,7 +165,7 @@ _TEXT_COLUMNS = {
     "store_id", "store_name", "region", "product_id", "product_name", "category",
     "employee_id", "full_name", "method", "segment", "churn_risk_band", "carrier",
     "value_tier", "buyer_type", "customer_id", "city", "loyalty_tier", "discount_band",
-    "forecast_kind",
+    "forecast_kind", "age_band", "gender",
 }  # fmt: skip
 
 
