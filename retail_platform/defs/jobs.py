@@ -153,8 +153,8 @@ recommendations_retrain = dg.define_asset_job(
     ),
 )
 
-# Weekly, as the forecast: a week adds a seventh of a month's purchases, and a customer's
-# recent purchases are left out of their list anyway. Mondays at 06:45 UTC, queued behind
+# Weekly, as the forecast: a week adds a quarter of a month's purchases, and what a customer
+# bought since is left out at the next retrain. Mondays at 06:45 UTC, queued behind
 # churn_retrain and forecast_retrain on the warehouse pool.
 recommendations_retrain_weekly = dg.ScheduleDefinition(
     name="recommendations_retrain_weekly",

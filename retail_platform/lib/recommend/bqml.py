@@ -14,15 +14,9 @@ from __future__ import annotations
 from datetime import date
 
 from retail_platform.lib.churn.bqml import quoted
-from retail_platform.lib.recommend.feedback import recent_since
+from retail_platform.lib.recommend.feedback import date_literal, recent_since
 
 RATING_COLUMN = "purchases"
-
-
-def _day(value: date) -> str:
-    if not isinstance(value, date):
-        raise TypeError(f"expected a date, got {value!r}")
-    return f"DATE '{value.isoformat()}'"
 
 
 def create_model_sql(model: str, feedback_table: str, through: date, factors: int) -> str:
@@ -38,7 +32,7 @@ def create_model_sql(model: str, feedback_table: str, through: date, factors: in
         "data_split_method = 'NO_SPLIT') "
         f"AS SELECT customer_id, product_id, LN(1 + SUM(purchases)) AS {RATING_COLUMN} "
         f"FROM {quoted(feedback_table)} "
-        f"WHERE transaction_date <= {_day(through)} "
+        f"WHERE transaction_date <= {date_literal(through)} "
         "GROUP BY customer_id, product_id"
     )
 
@@ -46,8 +40,8 @@ def create_model_sql(model: str, feedback_table: str, through: date, factors: in
 def recommend_sql(model: str, feedback_table: str, through: date, n: int) -> str:
     """The top ``n`` products per customer who had bought by ``through``, in the columns
     the local engine returns."""
-    table, until = quoted(feedback_table), _day(through)
-    since = _day(recent_since(through))
+    table, until = quoted(feedback_table), date_literal(through)
+    since = date_literal(recent_since(through))
     return (
         "WITH recent AS ("
         f"SELECT DISTINCT customer_id, product_id FROM {table} "

@@ -1,7 +1,7 @@
 """Where recommendations are made: a resource with two implementations.
 
 * ``SklearnRecommendationEngine``: the truncated SVD of sklearn_model.py in the step, over
-  the feedback it reads from the warehouse.
+  the feedback it reads from the warehouse (summed per customer and product there).
 * ``BigQueryMLRecommendationEngine``: an implicit ``MATRIX_FACTORIZATION`` model and
   ``ML.RECOMMEND`` inside BigQuery (bqml.py); the model of each version is
   ``retail_ml.product_recommender_<version>`` (the backtest's is dropped once it has
@@ -23,7 +23,11 @@ from pydantic import Field
 
 from retail_platform.lib.gcp_credentials import BigQueryClientResource
 from retail_platform.lib.recommend import bqml
-from retail_platform.lib.recommend.feedback import FEEDBACK_TABLE, RECOMMENDATION_COLUMNS
+from retail_platform.lib.recommend.feedback import (
+    FEEDBACK_TABLE,
+    RECOMMENDATION_COLUMNS,
+    read_pairs,
+)
 from retail_platform.lib.warehouse import Warehouse
 
 MODEL_NAME = "product_recommender"
@@ -42,15 +46,16 @@ class RecommendationEngine(dg.ConfigurableResource):
     def recommend(
         self,
         warehouse: Warehouse,
-        feedback: pd.DataFrame,
         through: date,
         n: int,
         model_name: str,
         keep_model: bool,
+        pairs: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         """The ``n`` best products (:data:`RECOMMENDATION_COLUMNS`) per customer who had
         bought by ``through``, learned from the feedback up to it, their recent purchases
-        left out. ``model_name`` names the model where the engine keeps one."""
+        left out. ``model_name`` names the model where the engine keeps one; ``pairs``, the
+        feedback as of ``through`` when the caller has read it already."""
         raise NotImplementedError
 
     def prune(self, protected: Collection[str]) -> None:
@@ -65,15 +70,17 @@ class SklearnRecommendationEngine(RecommendationEngine):
     def recommend(
         self,
         warehouse: Warehouse,
-        feedback: pd.DataFrame,
         through: date,
         n: int,
         model_name: str,
         keep_model: bool,
+        pairs: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         from retail_platform.lib.recommend.sklearn_model import recommend
 
-        return recommend(feedback, through, n, self.factors)
+        if pairs is None:
+            pairs = read_pairs(warehouse, through)
+        return recommend(pairs, n, self.factors)
 
 
 class BigQueryMLRecommendationEngine(RecommendationEngine, BigQueryClientResource):
@@ -86,11 +93,11 @@ class BigQueryMLRecommendationEngine(RecommendationEngine, BigQueryClientResourc
     def recommend(
         self,
         warehouse: Warehouse,
-        feedback: pd.DataFrame,
         through: date,
         n: int,
         model_name: str,
         keep_model: bool,
+        pairs: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         client = self._client()
         model = f"{self.project}.{self.dataset}.{model_name}"

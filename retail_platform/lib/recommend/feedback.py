@@ -1,9 +1,12 @@
 """The implicit feedback the recommender learns from, and the pieces both engines share.
 
 ``retail_ml.purchase_feedback`` (sql/models/ml) holds one row per customer, product and
-day: ``purchases``, how many of the customer's sales orders that day held the product.
+day: ``purchases``, how many of the customer's sales that day held the product.
 Recommendations are for a day ``through``: learned from the feedback up to and including
 it, leaving out what the customer bought in the :data:`RECENT_DAYS` days ending on it.
+
+The step reads the feedback *as of* a day, one row per customer and product (at a year
+of history a tenth of the rows per day; the warehouse does the sum): :data:`PAIR_COLUMNS`.
 """
 
 from __future__ import annotations
@@ -19,24 +22,11 @@ from retail_platform.lib.warehouse import Warehouse
 
 FEEDBACK_TABLE = "retail_ml.purchase_feedback"
 RECENT_DAYS = 14  # a product the customer bought in these days is not recommended
+#: The feedback as of a day, per customer and product: purchases up to the day, whether
+#: bought in the RECENT_DAYS ending on it, whether bought after it.
+PAIR_COLUMNS = ("customer_id", "product_id", "purchases", "recent", "later")
 RECOMMENDATION_COLUMNS = ("customer_id", "product_id", "score", "recommendation_rank")
 _CHUNK = 4096  # customers scored at a time: a dense chunk x products matrix
-
-
-def read_feedback(warehouse: Warehouse) -> pd.DataFrame:
-    """customer_id, product_id, transaction_date (a date), purchases (an int)."""
-    rows = warehouse.frame(
-        f"SELECT customer_id, product_id, transaction_date, purchases FROM {FEEDBACK_TABLE}"
-    )
-    rows.columns = [c.lower() for c in rows.columns]
-    return pd.DataFrame(
-        {
-            "customer_id": rows["customer_id"].astype(str),
-            "product_id": rows["product_id"].astype(str),
-            "transaction_date": pd.to_datetime(rows["transaction_date"]).dt.date,
-            "purchases": rows["purchases"].astype("int64"),
-        }
-    )
 
 
 def recent_since(through: date) -> date:
@@ -44,26 +34,85 @@ def recent_since(through: date) -> date:
     return through - timedelta(days=RECENT_DAYS - 1)
 
 
+def date_literal(day: date) -> str:
+    """A DATE literal both engines read, from a ``date`` (never from text)."""
+    if not isinstance(day, date):
+        raise TypeError(f"expected a date, got {day!r}")
+    return f"DATE '{day.isoformat()}'"
+
+
+def feedback_days(warehouse: Warehouse) -> tuple[date, date] | None:
+    """The first and the last day with purchases; None before any."""
+    rows = warehouse.frame(
+        f"SELECT min(transaction_date) AS first_day, max(transaction_date) AS last_day "
+        f"FROM {FEEDBACK_TABLE}"
+    )
+    first, last = rows.iloc[0, 0], rows.iloc[0, 1]
+    if pd.isna(first):
+        return None
+    return pd.Timestamp(first).date(), pd.Timestamp(last).date()
+
+
+def read_pairs(warehouse: Warehouse, through: date) -> pd.DataFrame:
+    """The feedback as of ``through`` (:data:`PAIR_COLUMNS`), summed in the warehouse."""
+    until, since = date_literal(through), date_literal(recent_since(through))
+    rows = warehouse.frame(
+        "SELECT customer_id, product_id, "
+        f"sum(CASE WHEN transaction_date <= {until} THEN purchases ELSE 0 END) AS purchases, "
+        f"max(CASE WHEN transaction_date BETWEEN {since} AND {until} THEN 1 ELSE 0 END) "
+        "AS recent, "
+        f"max(CASE WHEN transaction_date > {until} THEN 1 ELSE 0 END) AS later "
+        f"FROM {FEEDBACK_TABLE} GROUP BY customer_id, product_id"
+    )
+    rows.columns = [c.lower() for c in rows.columns]
+    return _typed(rows)
+
+
+def pairs_as_of(feedback: pd.DataFrame, through: date) -> pd.DataFrame:
+    """``read_pairs`` over a frame of the table's rows (customer_id, product_id,
+    transaction_date, purchases), in memory."""
+    days = feedback["transaction_date"]
+    pairs = feedback.assign(
+        purchases=feedback["purchases"].where(days <= through, 0),
+        recent=(days >= recent_since(through)) & (days <= through),
+        later=days > through,
+    )
+    summed = pairs.groupby(["customer_id", "product_id"], as_index=False).agg(
+        purchases=("purchases", "sum"), recent=("recent", "max"), later=("later", "max")
+    )
+    return _typed(summed)
+
+
+def _typed(rows: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": rows["customer_id"].astype(str),
+            "product_id": rows["product_id"].astype(str),
+            "purchases": rows["purchases"].astype("int64"),
+            "recent": rows["recent"].astype(bool),
+            "later": rows["later"].astype(bool),
+        }
+    )
+
+
 class FeedbackMatrix:
-    """The feedback up to ``through`` as a customers x products count matrix (customers
-    with a purchase by then; every product seen in ``feedback``), and what each customer
-    bought recently."""
+    """The feedback as of a day as a customers x products count matrix (the customers who
+    had bought by then; every product of ``pairs``), and what each customer bought
+    recently."""
 
-    def __init__(self, feedback: pd.DataFrame, through: date) -> None:
-        seen = feedback[feedback["transaction_date"] <= through]
-        self.products = pd.Index(sorted(feedback["product_id"].unique()))
-        self.customers = pd.Index(sorted(seen["customer_id"].unique()))
-        counts = seen.groupby(["customer_id", "product_id"], sort=False)["purchases"].sum()
-        self.counts = self._matrix(counts.index, counts.to_numpy(np.float64))
-        recent = seen[seen["transaction_date"] >= recent_since(through)]
-        pairs = pd.MultiIndex.from_frame(recent[["customer_id", "product_id"]]).unique()
-        self.recent = self._matrix(pairs, np.ones(len(pairs))).astype(bool)
-
-    def _matrix(self, pairs: pd.MultiIndex, values: np.ndarray) -> sp.csr_matrix:
-        rows = self.customers.get_indexer(pairs.get_level_values(0))
-        columns = self.products.get_indexer(pairs.get_level_values(1))
+    def __init__(self, pairs: pd.DataFrame) -> None:
+        bought = pairs[pairs["purchases"] > 0]
+        self.products = pd.Index(sorted(pairs["product_id"].unique()))
+        self.customers = pd.Index(sorted(bought["customer_id"].unique()))
+        rows = self.customers.get_indexer(bought["customer_id"])
+        columns = self.products.get_indexer(bought["product_id"])
         shape = (len(self.customers), len(self.products))
-        return sp.csr_matrix((values, (rows, columns)), shape=shape)
+        values = bought["purchases"].to_numpy(np.float64)
+        self.counts = sp.csr_matrix((values, (rows, columns)), shape=shape)
+        recent = bought["recent"].to_numpy()
+        self.recent = sp.csr_matrix(
+            (np.ones(int(recent.sum()), bool), (rows[recent], columns[recent])), shape=shape
+        )
 
     def buyers_per_product(self) -> np.ndarray:
         """How many customers bought each product: the popularity baseline's score."""
@@ -73,7 +122,7 @@ class FeedbackMatrix:
         """The ``n`` best-scored products per customer, recent purchases left out;
         ``scores(rows)`` gives the dense scores of a slice of customers. Ties go to the
         product listed first (product_id order), so the result is deterministic."""
-        frames = []
+        frames = [empty_recommendations()]
         for start in range(0, len(self.customers), _CHUNK):
             rows = slice(start, min(start + _CHUNK, len(self.customers)))
             chunk = np.array(scores(rows), dtype=np.float64, copy=True)
@@ -90,8 +139,6 @@ class FeedbackMatrix:
                 }
             )
             frames.append(frame[np.isfinite(frame["score"])])
-        if not frames:
-            return empty_recommendations()
         return pd.concat(frames, ignore_index=True)
 
 
@@ -106,9 +153,9 @@ def empty_recommendations() -> pd.DataFrame:
     )
 
 
-def most_popular(feedback: pd.DataFrame, through: date, n: int) -> pd.DataFrame:
-    """The baseline: for every customer, the ``n`` products most customers bought up to
-    ``through``, the customer's recent purchases left out."""
-    matrix = FeedbackMatrix(feedback, through)
+def most_popular(pairs: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The baseline: for every customer, the ``n`` products most customers had bought,
+    the customer's recent purchases left out."""
+    matrix = FeedbackMatrix(pairs)
     buyers = matrix.buyers_per_product()
     return matrix.top_n(lambda rows: np.tile(buyers, (rows.stop - rows.start, 1)), n)

@@ -11,8 +11,6 @@ who bought what they bought.
 
 from __future__ import annotations
 
-from datetime import date
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -23,9 +21,10 @@ from retail_platform.lib.recommend.feedback import FeedbackMatrix
 POPULARITY_DAMPING = 0.5  # the power of the buyer count each product column is divided by
 
 
-def recommend(feedback: pd.DataFrame, through: date, n: int, factors: int) -> pd.DataFrame:
-    """Top ``n`` per customer who bought by ``through``, learned from the feedback up to it."""
-    matrix = FeedbackMatrix(feedback, through)
+def recommend(pairs: pd.DataFrame, n: int, factors: int) -> pd.DataFrame:
+    """Top ``n`` per customer who had bought, learned from the feedback as of a day
+    (feedback.PAIR_COLUMNS)."""
+    matrix = FeedbackMatrix(pairs)
     weight = np.power(np.maximum(matrix.buyers_per_product(), 1.0), POPULARITY_DAMPING)
     damped = sp.csr_matrix(matrix.counts.log1p() @ sp.diags(1.0 / weight))
     rank = min(factors, min(damped.shape) - 1)
