@@ -28,23 +28,18 @@ from retail_platform.defs.ml.forecast import (
     SALES_FORECAST,
     SALES_HISTORY,
     SALES_VS_FORECAST,
-    forecast_assets,
 )
 from retail_platform.defs.ml.recommendations import (
     PRODUCT_RECOMMENDATIONS,
     RECOMMENDED_PRODUCTS,
-    recommendation_assets,
 )
 from retail_platform.defs.transforms.project import built_manifest
 from retail_platform.lib.dashboard import MARTS_READ, empty_marts, load_marts, render_dashboard
 from retail_platform.lib.dashboard import format as fmt
-from retail_platform.lib.forecast.engine import SklearnForecastEngine
 from retail_platform.lib.landing_zone import LocalLandingZone
-from retail_platform.lib.recommend.engine import SklearnRecommendationEngine
 from retail_platform.lib.simulator import SimulationConfig, simulate
 from retail_platform.lib.targets import data_dir
 from retail_platform.lib.warehouse import DuckDBWarehouse
-from retail_platform_tests.helpers import local_platform
 from retail_platform_tests.helpers.browser import headless_chromium
 from retail_platform_tests.helpers.contract_model import ContractModel
 from retail_platform_tests.helpers.local_platform import LOCAL, LocalPlatform
@@ -161,20 +156,11 @@ def forecasted(months, tmp_path_factory) -> LocalPlatform:
     assets, as test_forecast and test_recommendations run them)."""
     platform = months.copy_to(tmp_path_factory.mktemp("forecasted"))
     last = months_last_day(months)
-    with pytest.MonkeyPatch.context() as patch:
-        models = [*forecast_assets(LOCAL), *recommendation_assets(LOCAL)]
-        patch.setattr(local_platform, "ALL_ASSETS", [*local_platform.ALL_ASSETS, *models])
-        result = platform.run(
-            last,
-            selection=[
-                SALES_HISTORY, FORECAST_VERSIONS, SALES_FORECAST, SALES_VS_FORECAST,
-                PRODUCT_RECOMMENDATIONS, RECOMMENDED_PRODUCTS,
-            ],
-            resources={
-                "forecast_engine": SklearnForecastEngine(),
-                "recommendation_engine": SklearnRecommendationEngine(),
-            },
-        )  # fmt: skip
+    result = platform.run_models(
+        last,
+        [SALES_HISTORY, FORECAST_VERSIONS, SALES_FORECAST, SALES_VS_FORECAST,
+         PRODUCT_RECOMMENDATIONS, RECOMMENDED_PRODUCTS],
+    )  # fmt: skip
     assert result.success
     return platform
 

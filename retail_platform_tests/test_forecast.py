@@ -18,7 +18,6 @@ from retail_platform.defs.ml.forecast import (
     SALES_FORECAST,
     SALES_HISTORY,
     SALES_VS_FORECAST,
-    forecast_assets,
 )
 from retail_platform.lib.forecast.backtest import (
     NotEnoughHistory,
@@ -38,7 +37,6 @@ from retail_platform.lib.forecast.metrics import (
 )
 from retail_platform.lib.warehouse import Warehouse
 from retail_platform_tests.conftest import MONTHS_DAYS, MONTHS_START, WEEK_DAYS, WEEK_START
-from retail_platform_tests.helpers import local_platform
 from retail_platform_tests.helpers.contract_model import ContractModel
 
 LAST_DAY = MONTHS_START + timedelta(days=MONTHS_DAYS - 1)
@@ -197,7 +195,6 @@ def test_the_table_keeps_the_newest_versions_and_the_newest_that_passed():
 
 # --------------------------------------------------- through Dagster, on the simulated shop
 
-FORECAST_ASSETS = forecast_assets(local_platform.LOCAL)
 #: The forecast's run after the history: versions (the gate), published, the mart.
 FORECAST = [FORECAST_VERSIONS, SALES_FORECAST, SALES_VS_FORECAST]
 
@@ -206,14 +203,7 @@ def run_forecast(
     platform, selection: list[dg.AssetKey], last: date = LAST_DAY, **options
 ) -> dg.ExecuteInProcessResult:
     """The platform's run of ``selection`` with the forecast's assets and engine added."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(local_platform, "ALL_ASSETS", [*local_platform.ALL_ASSETS, *FORECAST_ASSETS])
-        return platform.run(
-            last,
-            selection=selection,
-            resources={"forecast_engine": SklearnForecastEngine()},
-            **options,
-        )
+    return platform.run_models(last, selection, **options)
 
 
 def gate_of(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:

@@ -19,9 +19,7 @@ from retail_platform.defs.ml.recommendations import (
     PRODUCT_RECOMMENDATIONS,
     PURCHASE_FEEDBACK,
     RECOMMENDED_PRODUCTS,
-    recommendation_assets,
 )
-from retail_platform.lib.recommend.engine import SklearnRecommendationEngine
 from retail_platform.lib.recommend.evaluation import (
     MIN_MISS_REDUCTION,
     Backtest,
@@ -31,7 +29,6 @@ from retail_platform.lib.recommend.evaluation import (
 from retail_platform.lib.recommend.feedback import most_popular, pairs_as_of, read_pairs
 from retail_platform.lib.warehouse import DuckDBWarehouse
 from retail_platform_tests.conftest import MONTHS_DAYS, MONTHS_START, WEEK_START
-from retail_platform_tests.helpers import local_platform
 from retail_platform_tests.helpers.contract_model import ContractModel
 
 LAST_DAY = MONTHS_START + timedelta(days=MONTHS_DAYS - 1)
@@ -157,22 +154,11 @@ def test_the_warehouse_sums_the_feedback_as_the_rules_say(months, contract):
     assert summed["recent"].any() and summed["later"].any() and (summed["purchases"] == 0).any()
 
 
-RECOMMENDATION_ASSETS = recommendation_assets(local_platform.LOCAL)
-
-
 def run_recommendations(
     platform, selection: list[dg.AssetKey], last: date = LAST_DAY, **options
 ) -> dg.ExecuteInProcessResult:
     """The platform's run of ``selection`` with the recommendation assets and engine added."""
-    with pytest.MonkeyPatch.context() as patch:
-        assets = [*local_platform.ALL_ASSETS, *RECOMMENDATION_ASSETS]
-        patch.setattr(local_platform, "ALL_ASSETS", assets)
-        return platform.run(
-            last,
-            selection=selection,
-            resources={"recommendation_engine": SklearnRecommendationEngine()},
-            **options,
-        )
+    return platform.run_models(last, selection, **options)
 
 
 def gate_of(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:

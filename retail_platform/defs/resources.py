@@ -22,16 +22,22 @@ from retail_platform.settings import (
 )
 
 
+def bigquery_client_fields() -> dict[str, Any]:
+    """Project, location and key of every BigQuery client the target makes (the
+    warehouse, the IO manager, the BigQuery ML engines): from the environment."""
+    return {
+        "project": dg.EnvVar(GCP_PROJECT_ENV),
+        "location": settings().gcp_location,
+        "gcp_credentials": credentials_env_var(),
+    }
+
+
 def churn_engine_resource(target: Target) -> Any:
     """Where the churn model trains: BigQuery ML, or scikit-learn with a model folder."""
     from retail_platform.lib.churn.engine import BigQueryMLChurnEngine, SklearnChurnEngine
 
     if target.churn_engine == "bqml":
-        return BigQueryMLChurnEngine(
-            project=dg.EnvVar(GCP_PROJECT_ENV),
-            location=settings().gcp_location,
-            gcp_credentials=credentials_env_var(),
-        )
+        return BigQueryMLChurnEngine(**bigquery_client_fields())
     return SklearnChurnEngine(model_dir=str(Path(settings().model_dir).resolve()))
 
 
@@ -44,11 +50,7 @@ def forecast_engine_resource(target: Target) -> Any:
     )
 
     if target.churn_engine == "bqml":
-        return BigQueryMLForecastEngine(
-            project=dg.EnvVar(GCP_PROJECT_ENV),
-            location=settings().gcp_location,
-            gcp_credentials=credentials_env_var(),
-        )
+        return BigQueryMLForecastEngine(**bigquery_client_fields())
     return SklearnForecastEngine()
 
 
@@ -61,11 +63,7 @@ def recommendation_engine_resource(target: Target) -> Any:
     )
 
     if target.churn_engine == "bqml":
-        return BigQueryMLRecommendationEngine(
-            project=dg.EnvVar(GCP_PROJECT_ENV),
-            location=settings().gcp_location,
-            gcp_credentials=credentials_env_var(),
-        )
+        return BigQueryMLRecommendationEngine(**bigquery_client_fields())
     return SklearnRecommendationEngine()
 
 
@@ -97,11 +95,7 @@ def resources_for(target: Target) -> dict[str, Any]:
     from retail_platform.lib.landing_zone import GCSLandingZone
 
     return {
-        "io_manager": BigQueryWarehouseIOManager(
-            project=dg.EnvVar(GCP_PROJECT_ENV),
-            location=current.gcp_location,
-            gcp_credentials=credentials_env_var(),
-        ),
+        "io_manager": BigQueryWarehouseIOManager(**bigquery_client_fields()),
         "landing_zone": GCSLandingZone(
             bucket=dg.EnvVar(LANDING_BUCKET_ENV),
             prefix=current.landing_prefix,
@@ -109,11 +103,7 @@ def resources_for(target: Target) -> dict[str, Any]:
             gcp_credentials=credentials_env_var(),
         ),
         "dbt": dbt_resource(),
-        "warehouse": BigQueryWarehouse(
-            project=dg.EnvVar(GCP_PROJECT_ENV),
-            location=current.gcp_location,
-            gcp_credentials=credentials_env_var(),
-        ),
+        "warehouse": BigQueryWarehouse(**bigquery_client_fields()),
         "churn_engine": churn_engine_resource(target),
         "forecast_engine": forecast_engine_resource(target),
         "recommendation_engine": recommendation_engine_resource(target),

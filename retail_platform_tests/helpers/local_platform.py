@@ -72,10 +72,13 @@ class LocalPlatform:
         run_config: dict | None = None,
         resources: dict | None = None,
         tags: dict[str, str] | None = None,
+        extra_assets: list[dg.AssetsDefinition] | None = None,
     ) -> dg.ExecuteInProcessResult:
         """Materialize the window [first, last] (inclusive) as one run. By default every
         layer but the churn model's (tests of the churn layer select it explicitly);
-        ``resources`` replace the platform's own by name."""
+        ``resources`` replace the platform's own by name; ``extra_assets`` join the
+        platform's (the forecast's and the recommender's, with their engines in
+        ``resources``)."""
         last = last or first
         if selection is None:
             selection = WITHOUT_ML
@@ -88,7 +91,7 @@ class LocalPlatform:
         os.environ["DBT_TARGET_PATH"] = str(self.dbt_target)
         try:
             return dg.materialize(
-                [*ALL_ASSETS, *reconciliation_checks],
+                [*ALL_ASSETS, *(extra_assets or []), *reconciliation_checks],
                 selection=selection,
                 resources={**self.resources(), **(resources or {})},
                 tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat(), **(tags or {})},
@@ -101,6 +104,29 @@ class LocalPlatform:
                 os.environ.pop("DBT_TARGET_PATH", None)
             else:
                 os.environ["DBT_TARGET_PATH"] = saved_target
+
+    def run_models(
+        self, last: date, selection: list[dg.AssetKey], **options: Any
+    ) -> dg.ExecuteInProcessResult:
+        """A run of ``selection`` on the day ``last`` with the sales forecast's and the
+        recommender's assets and their local engines added (the platform's own runs leave
+        them out, so a warehouse has neither until a test makes them)."""
+        from retail_platform.defs.ml.forecast import forecast_assets
+        from retail_platform.defs.ml.recommendations import recommendation_assets
+        from retail_platform.lib.forecast.engine import SklearnForecastEngine
+        from retail_platform.lib.recommend.engine import SklearnRecommendationEngine
+
+        engines = {
+            "forecast_engine": SklearnForecastEngine(),
+            "recommendation_engine": SklearnRecommendationEngine(),
+        }
+        return self.run(
+            last,
+            selection=selection,
+            resources={**engines, **options.pop("resources", {})},
+            extra_assets=[*forecast_assets(LOCAL), *recommendation_assets(LOCAL)],
+            **options,
+        )
 
     def run_out_of_order(
         self, first: date, last: date | None = None, **options: Any
