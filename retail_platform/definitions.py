@@ -36,7 +36,7 @@ from retail_platform.defs.ml.recommendations import recommendation_assets
 from retail_platform.defs.raw.assets import raw_assets
 from retail_platform.defs.resources import resources_for
 from retail_platform.defs.simulate.jobs import simulate_day_job
-from retail_platform.defs.transforms.assets import dbt_models, dbt_partitioned_models
+from retail_platform.defs.transforms.assets import MANIFEST, dbt_models, dbt_partitioned_models
 from retail_platform.defs.transforms.checks import reconciliation_checks
 from retail_platform.defs.transforms.exposures import exposure_specs
 from retail_platform.lib.targets import Target, current_target
@@ -58,7 +58,7 @@ def build_definitions(target: Target) -> dg.Definitions:
     return dg.Definitions(
         # dbt assets carry their code references already (the translator's settings);
         # dbt's exposures end the lineage where the marts are read (never materialized).
-        assets=[*assets, *exposure_specs(dbt_models)],
+        assets=[*assets, *exposure_specs(MANIFEST)],
         # raw/orders' late-partition check (defs/freshness.py) runs after each load of it and
         # on its own schedule at the deadline hour.
         asset_checks=[*reconciliation_checks, orders_on_time],

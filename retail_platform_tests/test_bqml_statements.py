@@ -194,8 +194,11 @@ def test_recommend_keeps_the_top_n_and_leaves_out_the_last_14_days_purchases():
     )
     call = tree.find(exp.Predict)
     assert call.this.sql(dialect="bigquery") == f"`{RECOMMENDER}`"
-    customers = call.expression.sql(dialect="bigquery")  # every customer who had bought
-    assert "DISTINCT customer_id" in customers and "2026-11-22" in customers
+    customers = call.expression  # every customer who had bought by the day, the day included
+    assert "DISTINCT customer_id" in customers.sql(dialect="bigquery")
+    bought_by = customers.find(exp.Where).find(exp.LTE)
+    assert bought_by is not None and bought_by.this.name == "transaction_date"
+    assert "2026-11-22" in bought_by.expression.sql(dialect="bigquery")
     assert selected_columns(tree) == ["customer_id", "product_id", "score", "recommendation_rank"]
     recent = next(cte for cte in tree.find(exp.With).expressions if cte.alias == "recent")
     window = recent.find(exp.Between).sql(dialect="bigquery")
@@ -233,11 +236,13 @@ class ModelsOfADataset:
 def test_pruning_keeps_the_newest_versions_of_a_kind_and_the_protected_one():
     client = ModelsOfADataset(
         [f"product_recommender_2026120{day}_064500_aaaaaaaa" for day in range(1, 6)]
+        + ["product_recommender_20261206_064500_cccccccc_backtest"]  # a failed drop's leftover
         + ["sales_forecast_model_20261201_063000_bbbbbbbb"]  # another kind: never touched
     )
     protected = {"20261201_064500_aaaaaaaa"}
     prune_models(client, "p.retail_ml", "product_recommender_", keep=2, protected=protected)
     assert client.deleted == [
+        "p.retail_ml.product_recommender_20261206_064500_cccccccc_backtest",
         "p.retail_ml.product_recommender_20261203_064500_aaaaaaaa",
         "p.retail_ml.product_recommender_20261202_064500_aaaaaaaa",
     ]

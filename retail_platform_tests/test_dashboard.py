@@ -190,7 +190,7 @@ def test_every_chart_is_drawn_in_a_real_browser_with_no_error_and_no_network(ren
     assert metadata["charts_without_data"] == "none" and opened.notes == {}
 
     # Four sections, every chart of each drawn with data, at a readable size.
-    assert len(opened.charts) == metadata["charts"] >= 21
+    assert len(opened.charts) == metadata["charts"] >= 29
     assert {chart["section"] for chart in opened.charts} == set(SECTIONS)
     for chart in opened.charts:
         assert chart["drawn"] and chart["svgs"] > 0, chart
@@ -376,6 +376,32 @@ def test_net_revenue_vs_forecast_shows_the_contracts_actuals_and_the_days_ahead(
     )
     assert "band" in chart.note and "retrained weekly" in chart.note
     assert ENGINEERING.findall(chart.note) == []
+
+
+def test_the_customers_page_shows_age_bands_and_the_products_recommended_most(forecasted):
+    """The two charts against the marts they draw (each mart is checked against the landed
+    files elsewhere): every customer in an age band, and the ten products in the most
+    customers' top 3, most first."""
+    marts = load_marts(DuckDBWarehouse(database=str(forecasted.database)))
+    dashboard = render_dashboard(marts, generated_at=datetime.now(UTC), source="test")
+    charts = {chart.key: chart for chart in dashboard.charts}
+
+    [bars] = charts[RECOMMENDED_CHART].figure.data
+    expected = forecasted.query(
+        "SELECT product_name, category, customers_top_3 FROM retail_marts.recommended_products "
+        "ORDER BY customers_top_3 DESC, product_id LIMIT 10"
+    )
+    assert len(expected) == 10
+    assert list(bars.x)[::-1] == [top3 for _, _, top3 in expected]  # the most at the top
+    assert list(bars.y)[::-1] == [f"{name} ({category})" for name, category, _ in expected]
+
+    ages = charts["age-and-gender"].figure
+    shown = sum(sum(trace.y) for trace in ages.data if trace.type == "bar")
+    [(customers,)] = forecasted.query(
+        "SELECT sum(customer_base) FROM retail_marts.customer_demographics"
+    )
+    assert shown == customers > 0
+    assert list(ages.data[0].x)[:2] == ["18-24", "25-34"]  # youngest first
 
 
 def test_without_a_published_forecast_the_forecast_chart_is_a_plain_note(months):

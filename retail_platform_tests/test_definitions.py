@@ -246,7 +246,7 @@ def test_the_ui_shows_the_types_and_meaning_of_raw_gold_and_mart_columns():
         for key_column in entity.natural_key:
             assert "natural key" in columns[key_column], (name, key_column)
 
-    nodes = json.loads(MANIFEST.read_text())["nodes"]
+    nodes = MANIFEST["nodes"]
     models = {n["name"]: n for n in nodes.values() if n["resource_type"] == "model"}
     checked = 0
     for key in graph.get_all_asset_keys():
@@ -369,7 +369,7 @@ def test_docs_bi_names_the_jobs_that_refresh_each_mart():
     from retail_platform.definitions import defs
     from retail_platform.defs.transforms.assets import MANIFEST
 
-    nodes = json.loads(MANIFEST.read_text())["nodes"].values()
+    nodes = MANIFEST["nodes"].values()
     marts = {
         n["name"] for n in nodes if n["resource_type"] == "model" and n["path"].startswith("marts/")
     }

@@ -17,6 +17,7 @@ from retail_platform.defs.ml.recommendations import (
     PURCHASE_FEEDBACK,
     RECOMMENDED_PRODUCTS,
 )
+from retail_platform.lib.recommend.evaluation import TOP_N
 
 CUSTOMER_HEALTH = dg.AssetKey(["marts", "customer_health"])
 
@@ -147,7 +148,7 @@ recommendations_retrain = dg.define_asset_job(
     ),
     description=(
         "Rebuild the purchase feedback from gold, backtest a new recommendation model "
-        "against the popularity baseline and, when it beats it, publish the top 10 products "
+        f"against the popularity baseline and, when it beats it, publish the top {TOP_N} products "
         "per customer; refresh marts/recommended_products and the dashboard. "
         "Weekly on a schedule; on demand from the UI."
     ),

@@ -79,6 +79,11 @@ class Target:
     warehouse_kind: str  # shown as a kind on every asset in the UI
     churn_engine: str = "sklearn"  # sklearn | bqml
 
+    @property
+    def ml_kind(self) -> str:
+        """The kind the UI shows on the model assets: where they train."""
+        return "sklearn" if self.churn_engine == "sklearn" else "bigqueryml"
+
 
 def current_target() -> Target:
     """The target from ``RETAIL_TARGET``; the churn engine from ``RETAIL_CHURN_ENGINE``

@@ -80,7 +80,7 @@ def champion(instance: dg.DagsterInstance, lookback: int = 100) -> Champion | No
 
 
 def ml_assets(target: Target) -> list[dg.AssetsDefinition]:
-    engine_kind = "sklearn" if target.churn_engine == "sklearn" else "bigqueryml"
+    engine_kind = target.ml_kind
 
     @dg.asset(
         key=CHURN_MODEL,

@@ -73,7 +73,7 @@ def _columns(*extra: dg.TableColumn) -> dg.TableSchema:
 
 
 def forecast_assets(target: Target) -> list[dg.AssetsDefinition]:
-    engine_kind = "sklearn" if target.churn_engine == "sklearn" else "bigqueryml"
+    engine_kind = target.ml_kind
     kinds = {"python", "pandas", engine_kind, target.warehouse_kind}
 
     @dg.asset(

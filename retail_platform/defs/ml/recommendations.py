@@ -4,17 +4,18 @@
 the sales orders that held the product. ``ml/product_recommendations`` first backtests
 the configured engine on the last 14 days (lib/recommend/evaluation.py); only when it
 beats the popularity baseline does it learn from every day and publish the top 10 products
-per customer, the ones they bought in the last 14 days left out. A model that fails keeps
-the recommendations published before (the check fails, and, blocking, stops
-``marts/recommended_products`` downstream), so a weak retrain never replaces good ones.
+per customer, the ones they bought in the last 14 days left out. A model that fails
+publishes nothing (no output: the table keeps the recommendations published before; the
+check fails and, blocking, stops ``marts/recommended_products`` downstream), so a weak
+retrain never replaces good ones.
 """
 
 from collections.abc import Iterator
 
 import dagster as dg
-import pandas as pd
 
 from retail_platform.defs.ml.assets import ML_SCHEMA, OWNERS, model_version
+from retail_platform.lib.bqml_models import BACKTEST_SUFFIX
 from retail_platform.lib.recommend.engine import MODEL_NAME, RecommendationEngine
 from retail_platform.lib.recommend.evaluation import (
     HOLDOUT_DAYS,
@@ -33,18 +34,7 @@ from retail_platform.lib.warehouse import Warehouse
 PURCHASE_FEEDBACK = dg.AssetKey(["ml", "purchase_feedback"])
 PRODUCT_RECOMMENDATIONS = dg.AssetKey(["ml", "product_recommendations"])
 RECOMMENDED_PRODUCTS = dg.AssetKey(["marts", "recommended_products"])
-RECOMMENDATIONS_TABLE = f"{ML_SCHEMA}.product_recommendations"
 GATE_CHECK = "beats_popularity"
-TABLE_COLUMNS = (
-    "customer_id",
-    "product_id",
-    "recommendation_rank",
-    "score",
-    "model_version",
-    "trained_through",
-    "engine",
-)
-
 _SCHEMA = dg.TableSchema(
     columns=[
         dg.TableColumn("customer_id", "string"),
@@ -56,32 +46,12 @@ _SCHEMA = dg.TableSchema(
         dg.TableColumn("engine", "string", "sklearn or bigquery ml"),
     ]
 )
-
-
-def published(warehouse: Warehouse) -> pd.DataFrame:
-    """The recommendations published before; none before the first."""
-    if not warehouse.relation_exists(RECOMMENDATIONS_TABLE):
-        return pd.DataFrame({column: pd.Series(dtype="object") for column in TABLE_COLUMNS})
-    rows = warehouse.frame(f"SELECT {', '.join(TABLE_COLUMNS)} FROM {RECOMMENDATIONS_TABLE}")
-    rows.columns = [c.lower() for c in rows.columns]  # the BigQuery IO manager's upper case
-    return rows
-
-
-def _kept(
-    context: dg.AssetExecutionContext, warehouse: Warehouse, why: str
-) -> dg.Output[pd.DataFrame]:
-    """The recommendations as they were, saying why no new ones were published."""
-    earlier = published(warehouse)
-    version = str(earlier["model_version"].iloc[0]) if len(earlier) else ""
-    context.log.warning(f"no new product recommendations: {why}")
-    return dg.Output(
-        earlier,
-        metadata={"dagster/row_count": len(earlier), "model_version": version, "kept": why},
-    )
+#: The columns of retail_ml.product_recommendations, in order.
+TABLE_COLUMNS = tuple(column.name for column in _SCHEMA.columns)
 
 
 def recommendation_assets(target: Target) -> list[dg.AssetsDefinition]:
-    engine_kind = "sklearn" if target.churn_engine == "sklearn" else "bigqueryml"
+    engine_kind = target.ml_kind
 
     @dg.asset(
         key=PRODUCT_RECOMMENDATIONS,
@@ -91,6 +61,9 @@ def recommendation_assets(target: Target) -> list[dg.AssetsDefinition]:
         kinds={"python", "pandas", engine_kind, target.warehouse_kind},
         owners=OWNERS,
         metadata={"schema": ML_SCHEMA, "dagster/column_schema": _SCHEMA},
+        # No new recommendations, no output: the IO manager leaves the published table as
+        # it is (and what is downstream does not run), rather than writing it back.
+        output_required=False,
         check_specs=[
             dg.AssetCheckSpec(
                 name=GATE_CHECK,
@@ -131,13 +104,18 @@ def recommendation_assets(target: Target) -> list[dg.AssetsDefinition]:
             pairs = read_pairs(warehouse, cutoff)
             judged = backtest(
                 lambda: recommendation_engine.recommend(
-                    warehouse, cutoff, TOP_N, f"{MODEL_NAME}_{version}_backtest", False, pairs=pairs
+                    warehouse,
+                    cutoff,
+                    TOP_N,
+                    f"{MODEL_NAME}_{version}{BACKTEST_SUFFIX}",
+                    False,
+                    pairs=pairs,
                 ),
                 pairs,
                 cutoff,
             )
         except NotEnoughHistory as short:
-            yield _kept(context, warehouse, str(short))
+            context.log.warning(f"no new product recommendations: {short}")
             yield dg.AssetCheckResult(
                 check_name=GATE_CHECK,
                 passed=False,
@@ -148,13 +126,11 @@ def recommendation_assets(target: Target) -> list[dg.AssetsDefinition]:
         metrics = {"model_version": version, **judged.metadata()}
         context.log.info(f"product recommendations {version}: {metrics}")
         if not judged.passed:
-            yield _kept(
-                context,
-                warehouse,
-                f"the model's hit rate@{TOP_N} {judged.hit_rate:.3f} against the popularity "
-                f"baseline's {judged.popularity_hit_rate:.3f} turns "
-                f"{judged.miss_reduction:.0%} of its misses into hits, under "
-                f"{MIN_MISS_REDUCTION:.0%}",
+            context.log.warning(
+                f"no new product recommendations: the model's hit rate@{TOP_N} "
+                f"{judged.hit_rate:.3f} against the popularity baseline's "
+                f"{judged.popularity_hit_rate:.3f} turns {judged.miss_reduction:.0%} of its "
+                f"misses into hits, under {MIN_MISS_REDUCTION:.0%}"
             )
             yield dg.AssetCheckResult(check_name=GATE_CHECK, passed=False, metadata=metrics)
             return

@@ -15,6 +15,7 @@ dbt tests become asset checks; ``unique``/``not_null`` tests have severity error
 blocking, so a duplicate key stops everything downstream of it.
 """
 
+import json
 import os
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date, timedelta
@@ -47,7 +48,9 @@ WINDOW_ENV = (WINDOW_MIN_ENV, WINDOW_MAX_ENV, WINDOW_EXTRA_ENV)
 #: set wherever a run or backfill is launched and stays on the run as the record of a day
 #: accepted with more rejects than usual. Without it, RETAIL_MAX_REJECT_RATE or 0.05.
 MAX_REJECT_RATE_TAG = "retail/max_reject_rate"
-MANIFEST = built_manifest()
+MANIFEST_PATH = built_manifest()
+#: dbt's manifest, read once per process: the dbt assets and the exposures are built from it.
+MANIFEST: dict[str, Any] = json.loads(MANIFEST_PATH.read_text())
 
 
 class DbtRunConfig(dg.Config):

@@ -5,25 +5,28 @@ dagster-dbt makes assets of models, seeds and snapshots only. Each exposure beco
 external asset (an ``AssetSpec``: Dagster shows it and its upstream marts but never
 materializes it) keyed ``exposures/<name>``, its dependencies read from the manifest, so
 the yml stays the one place that says which marts a reader uses. The manifest is the one
-the ``@dbt_assets`` hold (dagster-dbt parses manifest.json once per process), and their
-translator names the models, so an exposure's upstream keys are the dbt assets' keys.
+the ``@dbt_assets`` are built from (defs/transforms/assets.py reads manifest.json once),
+and their translator names the models, so an exposure's upstream keys are the dbt
+assets' keys.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import dagster as dg
-from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 
 from retail_platform.defs.transforms.project import DBT_PROJECT_DIR as PROJECT_DIR
-from retail_platform.defs.transforms.translator import OWNERS
+from retail_platform.defs.transforms.translator import OWNERS, RetailDbtTranslator
 
 GROUP = "exposures"
 
 
-def exposure_specs(dbt_assets: dg.AssetsDefinition) -> list[dg.AssetSpec]:
-    """One external asset per exposure of the manifest ``dbt_assets`` (a ``@dbt_assets``
-    definition) were built from, after the models it depends on."""
-    manifest, translator, _ = get_manifest_and_translator_from_dbt_assets([dbt_assets])
+def exposure_specs(manifest: Mapping[str, Any]) -> list[dg.AssetSpec]:
+    """One external asset per exposure of dbt's ``manifest`` (the one the dbt assets are
+    built from), after the models it depends on."""
+    translator = RetailDbtTranslator()
     nodes = manifest["nodes"]
     specs = []
     for exposure in manifest.get("exposures", {}).values():

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from retail_platform.lib.bqml_models import beyond_kept
 from retail_platform.lib.churn import bqml
 from retail_platform.lib.churn.features import FEATURES, FEATURES_TABLE, LABEL
 from retail_platform.lib.gcp_credentials import BigQueryClientResource
@@ -126,7 +127,7 @@ class SklearnChurnEngine(ChurnEngine):
 
     def _prune(self, protected: Collection[str]) -> None:
         versions = sorted((Path(self.model_dir) / MODEL_NAME).iterdir(), reverse=True)
-        for old in _beyond_kept(versions, self.keep_versions, protected, lambda p: p.name):
+        for old in beyond_kept(versions, self.keep_versions, protected, lambda p: p.name):
             shutil.rmtree(old)
 
 
@@ -176,16 +177,6 @@ class BigQueryMLChurnEngine(ChurnEngine, BigQueryClientResource):
 
         dataset = f"{self.project}.{self.dataset}"
         prune_models(client, dataset, f"{MODEL_NAME}_", self.keep_versions, protected)
-
-
-def _beyond_kept(
-    newest_first: list[Any],
-    keep: int,
-    protected: Collection[str],
-    version_of: Callable[[Any], str],
-) -> list[Any]:
-    """The versions to delete: all but the ``keep`` newest and the protected ones."""
-    return [v for v in newest_first[keep:] if version_of(v) not in protected]
 
 
 def _iso(value: Any) -> str:

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
+from retail_platform.lib.bqml_models import BACKTEST_SUFFIX
 from retail_platform.lib.forecast.engine import MODEL_NAME, ForecastEngine
 from retail_platform.lib.forecast.metrics import (
     HORIZON_DAYS,
@@ -72,7 +73,12 @@ def forecast_version(
     last = history["transaction_date"].max()
     origin = last - timedelta(days=horizon)
     backtest_rows = engine.forecast(
-        warehouse, history, origin, horizon, f"{MODEL_NAME}_{version}_backtest", keep_model=False
+        warehouse,
+        history,
+        origin,
+        horizon,
+        f"{MODEL_NAME}_{version}{BACKTEST_SUFFIX}",
+        keep_model=False,
     )
     backtest = backtest_scores(history, backtest_rows, origin, horizon)
     future_rows = engine.forecast(

@@ -2,7 +2,9 @@
 model (weighted alternating least squares) and ML.RECOMMEND.
 
 The model learns from ``retail_ml.purchase_feedback`` up to a day, each customer and
-product's purchases damped with ``LN(1 + purchases)`` as the local engine damps them;
+product's purchases damped with ``LN(1 + purchases)`` as the local engine damps them
+(the local engine also divides each product's column by the square root of its buyers;
+BigQuery ML weighs implicit feedback its own way, weighted alternating least squares);
 ML.RECOMMEND scores every product for every customer who had bought by then, and the
 top ``n`` are kept, the customer's purchases of the last RECENT_DAYS days left out (the
 local engine's rule). Names come from configuration, validated and back-quoted; days are

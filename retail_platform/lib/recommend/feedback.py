@@ -97,12 +97,13 @@ def _typed(rows: pd.DataFrame) -> pd.DataFrame:
 
 class FeedbackMatrix:
     """The feedback as of a day as a customers x products count matrix (the customers who
-    had bought by then; every product of ``pairs``), and what each customer bought
+    had bought by then, the products bought by then: one first bought later is no
+    candidate, as in BigQuery ML's model of the same days), and what each customer bought
     recently."""
 
     def __init__(self, pairs: pd.DataFrame) -> None:
         bought = pairs[pairs["purchases"] > 0]
-        self.products = pd.Index(sorted(pairs["product_id"].unique()))
+        self.products = pd.Index(sorted(bought["product_id"].unique()))
         self.customers = pd.Index(sorted(bought["customer_id"].unique()))
         rows = self.customers.get_indexer(bought["customer_id"])
         columns = self.products.get_indexer(bought["product_id"])
@@ -121,11 +122,12 @@ class FeedbackMatrix:
     def top_n(self, scores: Callable[[slice], np.ndarray], n: int) -> pd.DataFrame:
         """The ``n`` best-scored products per customer, recent purchases left out;
         ``scores(rows)`` gives the dense scores of a slice of customers. Ties go to the
-        product listed first (product_id order), so the result is deterministic."""
+        product listed first (product_id order), so the result is deterministic: scores are
+        rounded to 9 decimals first, so float noise in a factorisation decides no order."""
         frames = [empty_recommendations()]
         for start in range(0, len(self.customers), _CHUNK):
             rows = slice(start, min(start + _CHUNK, len(self.customers)))
-            chunk = np.array(scores(rows), dtype=np.float64, copy=True)
+            chunk = np.round(np.array(scores(rows), dtype=np.float64), 9)
             chunk[self.recent[rows].toarray()] = -np.inf
             order = np.argsort(-chunk, axis=1, kind="stable")[:, :n]
             best = np.take_along_axis(chunk, order, axis=1)

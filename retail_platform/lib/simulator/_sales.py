@@ -463,7 +463,7 @@ def _order_lines(day: _Day, placed: PlacedOrders, rng: np.random.Generator) -> O
 def favourite_categories(world: World, customer: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(favourite category, share of lines from it) of each customer: closed-form per
     customer, so the same on every day and no other draw moves. The category is drawn by
-    the categories' shares of the catalogue; the share is 35-80 %."""
+    the categories' shares of the catalogue; the share is uniform in FAVOURITE_SHARE."""
     base = world.key("customer-affinity")
     shares = np.cumsum([c[4] for c in CATEGORIES])
     category = np.searchsorted(shares / shares[-1], uniform(base, customer, 0), side="right")

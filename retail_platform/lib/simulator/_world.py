@@ -439,7 +439,6 @@ class World:
         popularity = boost / rank**0.9
         self.popularity = popularity / popularity.sum()
         self.sample_product = Sampler(popularity)
-        self.product_category_index = category
         # A customer's favourite category (Customers: closed-form per customer) draws its
         # products by their popularity within the category.
         self.category_products = [np.flatnonzero(category == c) for c in range(len(CATEGORIES))]

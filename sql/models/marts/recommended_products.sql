@@ -34,7 +34,7 @@ per_product as (
 )
 
 select
-    per_product.product_id,
+    per_product.product_id as product_id,
     products.product_name,
     products.category,
     cast(per_product.customers_top_3 as {{ type_int() }}) as customers_top_3,
