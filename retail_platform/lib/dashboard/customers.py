@@ -157,15 +157,19 @@ def age_and_gender(marts: MartFrames) -> Chart:
         )  # fmt: skip
     # The band's share of revenue above its bar: which ages bring the money.
     totals = groups.groupby("age_band")["customer_base"].sum().reindex(bands, fill_value=0)
+    shares = revenue / revenue.sum() if revenue.sum() else revenue * 0
     figure.add_scatter(
-        x=bands, y=totals, mode="text", text=fmt.share_labels(revenue), textposition="top center",
-        showlegend=False, hoverinfo="skip",
+        x=bands, y=totals, mode="text", text=[fmt.percent(v) for v in shares],
+        textposition="top center", showlegend=False, hoverinfo="skip",
     )  # fmt: skip
-    styled(figure).update_layout(barmode="stack", yaxis_title="customers")
+    styled(figure).update_layout(
+        barmode="stack", yaxis_title="customers", legend={"traceorder": "normal"}
+    )
     return Chart(
         key, title, figure,
         "Bars: customers, by the gender they gave; labels: the band's share of all net "
-        "revenue. Age on the day the customer's record last changed; unknown: not given.",
+        "revenue (% of total). Age on the day the customer's record last changed; unknown: "
+        "not given.",
     )  # fmt: skip
 
 
