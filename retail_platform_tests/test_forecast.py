@@ -38,6 +38,7 @@ from retail_platform.lib.forecast.metrics import (
 from retail_platform.lib.warehouse import Warehouse
 from retail_platform_tests.conftest import MONTHS_DAYS, MONTHS_START, WEEK_DAYS, WEEK_START
 from retail_platform_tests.helpers.contract_model import ContractModel
+from retail_platform_tests.helpers.local_platform import check_evaluation
 
 LAST_DAY = MONTHS_START + timedelta(days=MONTHS_DAYS - 1)
 # Monday..Sunday: not the simulator's pattern, so the engine must find it in the data.
@@ -199,23 +200,11 @@ def test_the_table_keeps_the_newest_versions_and_the_newest_that_passed():
 FORECAST = [FORECAST_VERSIONS, SALES_FORECAST, SALES_VS_FORECAST]
 
 
-def run_forecast(
-    platform, selection: list[dg.AssetKey], last: date = LAST_DAY, **options
-) -> dg.ExecuteInProcessResult:
-    """The platform's run of ``selection`` with the forecast's assets and engine added."""
-    return platform.run_models(last, selection, **options)
-
-
-def gate_of(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
-    (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == GATE_CHECK]
-    return evaluation
-
-
 @pytest.fixture(scope="module")
 def forecast(months, tmp_path_factory) -> dict:
     """The four simulated months' history, a forecast version and the mart, one run."""
     platform = months.copy_to(tmp_path_factory.mktemp("forecast"))
-    result = run_forecast(platform, [SALES_HISTORY, *FORECAST])
+    result = platform.run_models(LAST_DAY, [SALES_HISTORY, *FORECAST])
     return {"platform": platform, "result": result}
 
 
@@ -227,7 +216,7 @@ def contract(months) -> ContractModel:
 def test_the_gate_passes_on_the_simulated_shop(forecast):
     result = forecast["result"]
     assert result.success
-    gate = gate_of(result)
+    gate = check_evaluation(result, GATE_CHECK)
     assert gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR
     metadata = {k: v.value for k, v in gate.metadata.items()}
     assert metadata["mase"] < 1 and metadata["median_store_mase"] < 1
@@ -294,9 +283,9 @@ def test_shuffled_dates_fail_the_gate_and_the_mart_keeps_the_forecast_that_passe
         connection.register("shuffled", shuffled)
         connection.execute("DELETE FROM retail_ml.daily_net_revenue")
         connection.execute("INSERT INTO retail_ml.daily_net_revenue BY NAME SELECT * FROM shuffled")
-    result = run_forecast(platform, FORECAST, raise_on_error=False)
+    result = platform.run_models(LAST_DAY, FORECAST, raise_on_error=False)
     assert not result.success
-    gate = gate_of(result)
+    gate = check_evaluation(result, GATE_CHECK)
     assert not gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR
     metadata = {k: v.value for k, v in gate.metadata.items()}
     assert metadata["weekly_strength"] < MIN_WEEKLY_STRENGTH
@@ -318,9 +307,9 @@ def test_a_week_is_too_short_to_judge_and_makes_no_version(week, tmp_path):
     that it judged nothing (a warning blocks nothing), and the mart is empty."""
     platform = week.copy_to(tmp_path)
     last = WEEK_START + timedelta(days=WEEK_DAYS - 1)
-    result = run_forecast(platform, [SALES_HISTORY, *FORECAST], last)
+    result = platform.run_models(last, [SALES_HISTORY, *FORECAST])
     assert result.success
-    gate = gate_of(result)
+    gate = check_evaluation(result, GATE_CHECK)
     assert not gate.passed and gate.severity == dg.AssetCheckSeverity.WARN
     assert "needs 56 days" in gate.metadata["not_evaluated"].value
     (event,) = [

@@ -31,6 +31,7 @@ from retail_platform.lib.recommend.sklearn_model import recommend
 from retail_platform.lib.warehouse import DuckDBWarehouse
 from retail_platform_tests.conftest import MONTHS_DAYS, MONTHS_START, WEEK_START
 from retail_platform_tests.helpers.contract_model import ContractModel
+from retail_platform_tests.helpers.local_platform import check_evaluation
 
 LAST_DAY = MONTHS_START + timedelta(days=MONTHS_DAYS - 1)
 HOLDOUT, RECENT, TOP = 14, 14, 10  # the documented rules (docs/ml.md), written out here
@@ -164,23 +165,11 @@ def test_the_warehouse_sums_the_feedback_as_the_rules_say(months, contract):
     assert summed["recent"].any() and summed["later"].any() and (summed["purchases"] == 0).any()
 
 
-def run_recommendations(
-    platform, selection: list[dg.AssetKey], last: date = LAST_DAY, **options
-) -> dg.ExecuteInProcessResult:
-    """The platform's run of ``selection`` with the recommendation assets and engine added."""
-    return platform.run_models(last, selection, **options)
-
-
-def gate_of(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
-    (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == GATE_CHECK]
-    return evaluation
-
-
 @pytest.fixture(scope="module")
 def recommended(months, tmp_path_factory) -> dict:
     """The four simulated months' recommendations and the mart, one run."""
     platform = months.copy_to(tmp_path_factory.mktemp("recommended"))
-    result = run_recommendations(platform, [PRODUCT_RECOMMENDATIONS, RECOMMENDED_PRODUCTS])
+    result = platform.run_models(LAST_DAY, [PRODUCT_RECOMMENDATIONS, RECOMMENDED_PRODUCTS])
     return {"platform": platform, "result": result}
 
 
@@ -211,7 +200,7 @@ def test_the_gate_passes_on_the_simulated_shop_against_the_recomputed_baseline(
 ):
     result = recommended["result"]
     assert result.success
-    gate = gate_of(result)
+    gate = check_evaluation(result, GATE_CHECK)
     assert gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR
     metadata = {k: v.value for k, v in gate.metadata.items()}
     baseline, customers = popularity_baseline(contract.purchase_feedback())
@@ -281,11 +270,11 @@ def test_shuffled_customers_fail_the_gate_and_the_recommendations_stay(recommend
         connection.register("shuffled", feedback)
         connection.execute("DELETE FROM retail_ml.purchase_feedback")
         connection.execute("INSERT INTO retail_ml.purchase_feedback BY NAME SELECT * FROM shuffled")
-    result = run_recommendations(
-        platform, [PRODUCT_RECOMMENDATIONS, RECOMMENDED_PRODUCTS], raise_on_error=False
+    result = platform.run_models(
+        LAST_DAY, [PRODUCT_RECOMMENDATIONS, RECOMMENDED_PRODUCTS], raise_on_error=False
     )
     assert not result.success
-    gate = gate_of(result)
+    gate = check_evaluation(result, GATE_CHECK)
     assert not gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR
     metadata = {k: v.value for k, v in gate.metadata.items()}
     assert metadata["miss_reduction"] < MIN_MISS_REDUCTION
@@ -300,13 +289,11 @@ def test_shuffled_customers_fail_the_gate_and_the_recommendations_stay(recommend
 
 def test_a_week_is_too_short_to_judge_and_publishes_nothing(week, tmp_path):
     platform = week.copy_to(tmp_path)
-    result = run_recommendations(
-        platform,
-        [PURCHASE_FEEDBACK, PRODUCT_RECOMMENDATIONS, RECOMMENDED_PRODUCTS],
-        last=WEEK_START,
+    result = platform.run_models(
+        WEEK_START, [PURCHASE_FEEDBACK, PRODUCT_RECOMMENDATIONS, RECOMMENDED_PRODUCTS]
     )
     assert result.success  # a warning blocks nothing
-    gate = gate_of(result)
+    gate = check_evaluation(result, GATE_CHECK)
     assert not gate.passed and gate.severity == dg.AssetCheckSeverity.WARN
     assert "28" in gate.metadata["not_evaluated"].value
     # Nothing published: the IO manager writes no table for no rows (or an empty one).

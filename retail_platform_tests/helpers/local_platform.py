@@ -203,6 +203,12 @@ class LocalPlatform:
         return LocalPlatform(landing_root=landing, database=database)
 
 
+def check_evaluation(result: dg.ExecuteInProcessResult, check_name: str) -> dg.AssetCheckEvaluation:
+    """The one evaluation of the check ``check_name`` in the run."""
+    (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == check_name]
+    return evaluation
+
+
 def days(first: date, count: int) -> list[date]:
     return [first + timedelta(days=i) for i in range(count)]
 
