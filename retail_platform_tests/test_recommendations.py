@@ -293,6 +293,9 @@ def test_a_week_is_too_short_to_judge_and_publishes_nothing(week, tmp_path):
         WEEK_START, [PURCHASE_FEEDBACK, PRODUCT_RECOMMENDATIONS, RECOMMENDED_PRODUCTS]
     )
     assert result.success  # a warning blocks nothing
+    # ... and skips nothing: the mart (and, in a job, the dashboard) after it still run.
+    built = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert {PRODUCT_RECOMMENDATIONS, RECOMMENDED_PRODUCTS} <= built
     gate = check_evaluation(result, GATE_CHECK)
     assert not gate.passed and gate.severity == dg.AssetCheckSeverity.WARN
     assert "28" in gate.metadata["not_evaluated"].value

@@ -7,12 +7,14 @@ beats the popularity baseline does it learn from every day and publish the top 1
 per customer, the ones they bought in the last 14 days left out. A model that fails
 publishes nothing (no output: the table keeps the recommendations published before; the
 check fails and, blocking, stops ``marts/recommended_products`` downstream), so a weak
-retrain never replaces good ones.
+retrain never replaces good ones. Too little history to judge is a warning that leaves
+the table as it was and lets what is downstream run.
 """
 
 from collections.abc import Iterator
 
 import dagster as dg
+import pandas as pd
 
 from retail_platform.defs.ml.assets import ML_SCHEMA, OWNERS, model_version
 from retail_platform.lib.bqml_models import BACKTEST_SUFFIX
@@ -48,6 +50,16 @@ _SCHEMA = dg.TableSchema(
 )
 #: The columns of retail_ml.product_recommendations, in order.
 TABLE_COLUMNS = tuple(column.name for column in _SCHEMA.columns)
+RECOMMENDATIONS_TABLE = f"{ML_SCHEMA}.product_recommendations"
+
+
+def published(warehouse: Warehouse) -> pd.DataFrame:
+    """The recommendations published before; none (typed, empty) before the first."""
+    if not warehouse.relation_exists(RECOMMENDATIONS_TABLE):
+        return pd.DataFrame({column: pd.Series(dtype="object") for column in TABLE_COLUMNS})
+    rows = warehouse.frame(f"SELECT {', '.join(TABLE_COLUMNS)} FROM {RECOMMENDATIONS_TABLE}")
+    rows.columns = [c.lower() for c in rows.columns]  # the BigQuery IO manager's upper case
+    return rows
 
 
 def recommendation_assets(target: Target) -> list[dg.AssetsDefinition]:
@@ -61,8 +73,8 @@ def recommendation_assets(target: Target) -> list[dg.AssetsDefinition]:
         kinds={"python", "pandas", engine_kind, target.warehouse_kind},
         owners=OWNERS,
         metadata={"schema": ML_SCHEMA, "dagster/column_schema": _SCHEMA},
-        # No new recommendations, no output: the IO manager leaves the published table as
-        # it is (and what is downstream does not run), rather than writing it back.
+        # A model that failed its gate publishes nothing, no output: the IO manager leaves
+        # the published table as it is (what is downstream is blocked by the check anyway).
         output_required=False,
         check_specs=[
             dg.AssetCheckSpec(
@@ -115,7 +127,14 @@ def recommendation_assets(target: Target) -> list[dg.AssetsDefinition]:
                 cutoff,
             )
         except NotEnoughHistory as short:
+            # Nothing to judge yet: the table as it was (none, or empty, on a new warehouse),
+            # so the mart and the dashboard after it still run; a warning says why.
             context.log.warning(f"no new product recommendations: {short}")
+            earlier = published(warehouse)
+            yield dg.Output(
+                earlier,
+                metadata={"dagster/row_count": len(earlier), "not_evaluated": str(short)},
+            )
             yield dg.AssetCheckResult(
                 check_name=GATE_CHECK,
                 passed=False,
