@@ -439,7 +439,7 @@ def _order_lines(day: _Day, placed: PlacedOrders, rng: np.random.Generator) -> O
     total = int(lines_per_order.sum())
     starts = (np.cumsum(lines_per_order) - lines_per_order).astype(np.int64)
     product = world.sample_product.draw(rng, total)
-    product = _favourite_category_lines(day, np.repeat(placed.customer, lines_per_order), product)
+    product = _favourite_category_lines(day, placed.customer, lines_per_order, product)
     cheap = world.cheap[product]
     quantity = np.empty(total, np.int64)
     quantity[cheap] = 1 + QUANTITY_CHEAP.draw(rng, int(cheap.sum()))
@@ -471,18 +471,27 @@ def favourite_categories(world: World, customer: np.ndarray) -> tuple[np.ndarray
     return category, FAVOURITE_SHARE[0] + np.ptp(FAVOURITE_SHARE) * uniform(base, customer, 1)
 
 
-def _favourite_category_lines(day: _Day, customer: np.ndarray, product: np.ndarray) -> np.ndarray:
-    """Each line of ``customer`` (one per line) is, with the customer's favourite share, a
-    product of their favourite category instead of one drawn from the whole catalogue:
-    what makes purchases personal, so that recommendations can be learned. Drawn from a
-    stream of its own, so the day's other draws stay as they were."""
+def _favourite_category_lines(
+    day: _Day, customer: np.ndarray, lines_per_order: np.ndarray, product: np.ndarray
+) -> np.ndarray:
+    """Each line of an order of ``customer`` (one per order) is, with the customer's
+    favourite share, a product of their favourite category instead of one drawn from the
+    whole catalogue: what makes purchases personal, so that recommendations can be
+    learned. Drawn from a stream of its own, so the day's other draws stay as they were."""
     world = day.world
     rng = world.rng("favourite-category-lines", day.t)
-    category, share = favourite_categories(world, customer)
-    from_favourite = rng.random(len(customer)) < share
+    category, share = favourite_categories(world, customer)  # per order, then per line
+    category, share = np.repeat(category, lines_per_order), np.repeat(share, lines_per_order)
+    from_favourite = np.flatnonzero(rng.random(len(product)) < share)
+    # The lines of each category in line order (a stable sort by category), drawn category
+    # by category.
+    chosen = category[from_favourite]
+    by_category = from_favourite[np.argsort(chosen, kind="stable")]
+    counts = np.bincount(chosen, minlength=len(world.category_products))
+    starts = np.cumsum(counts) - counts
     product = product.copy()
     for index, members in enumerate(world.category_products):
-        lines = np.flatnonzero(from_favourite & (category == index))
+        lines = by_category[starts[index] : starts[index] + counts[index]]
         product[lines] = members[world.sample_in_category[index].draw(rng, len(lines))]
     return product
 
