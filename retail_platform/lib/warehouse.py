@@ -110,6 +110,15 @@ class Warehouse(dg.ConfigurableResource):
         schema, name = relation.split(".")[-2:]
         return name in self.relations_in(schema)
 
+    def rows_if_exists(self, relation: str, columns: Sequence[str]) -> pd.DataFrame | None:
+        """``columns`` of every row of ``relation`` (names lower case, as the BigQuery IO
+        manager's upper-case columns come back otherwise); None while it does not exist."""
+        if not self.relation_exists(relation):
+            return None
+        rows = self.frame(f"SELECT {', '.join(columns)} FROM {relation}")  # validated above
+        rows.columns = [str(c).lower() for c in rows.columns]
+        return rows
+
     def row_counts(self, tables: Sequence[str]) -> dict[str, int | None]:
         return {table: self.row_count(table) for table in tables}
 

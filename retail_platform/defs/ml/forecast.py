@@ -44,12 +44,10 @@ GATE_CHECK = "beats_seasonal_naive"
 def stored_versions(warehouse: Warehouse, context: dg.AssetExecutionContext) -> pd.DataFrame:
     """The rows the versions table holds now; none before the first version. Any other
     failure to read them fails the step: starting anew would drop the versions kept."""
-    if not warehouse.relation_exists(VERSIONS_TABLE):
+    rows = warehouse.rows_if_exists(VERSIONS_TABLE, TABLE_COLUMNS)
+    if rows is None:
         context.log.info("no earlier forecast versions: the first one")
         return as_table(pd.DataFrame())
-    columns = ", ".join(TABLE_COLUMNS)
-    rows = warehouse.frame(f"SELECT {columns} FROM {VERSIONS_TABLE}")
-    rows.columns = [c.lower() for c in rows.columns]  # the BigQuery IO manager's upper case
     return as_table(rows)
 
 

@@ -55,10 +55,9 @@ RECOMMENDATIONS_TABLE = f"{ML_SCHEMA}.product_recommendations"
 
 def published(warehouse: Warehouse) -> pd.DataFrame:
     """The recommendations published before; none (typed, empty) before the first."""
-    if not warehouse.relation_exists(RECOMMENDATIONS_TABLE):
+    rows = warehouse.rows_if_exists(RECOMMENDATIONS_TABLE, TABLE_COLUMNS)
+    if rows is None:
         return pd.DataFrame({column: pd.Series(dtype="object") for column in TABLE_COLUMNS})
-    rows = warehouse.frame(f"SELECT {', '.join(TABLE_COLUMNS)} FROM {RECOMMENDATIONS_TABLE}")
-    rows.columns = [c.lower() for c in rows.columns]  # the BigQuery IO manager's upper case
     return rows
 
 
