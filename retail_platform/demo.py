@@ -424,8 +424,10 @@ def print_models(materializations: Iterable) -> None:
     if forecast and forecast.get("model_version"):
         print(
             f"sales forecast {forecast['model_version']} ({forecast['engine']}): backtest "
-            f"MASE {forecast['mase']:.3f} against the seasonal-naive forecast, sMAPE "
-            f"{forecast['smape_percent']:.1f} %, passed {forecast['passed_gate']}"
+            f"MASE {forecast['mase']:.3f} against the seasonal-naive forecast over "
+            f"{forecast['backtest_origins']} weekly origins (the last 28 days alone "
+            f"{forecast['latest_origin_mase']:.3f}), sMAPE {forecast['smape_percent']:.1f} %, "
+            f"passed {forecast['passed_gate']}"
         )
     recommender = _metadata(materializations, ["ml", "product_recommendations"])
     if recommender and "hit_rate_at_10" in recommender:

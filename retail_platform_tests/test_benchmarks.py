@@ -87,3 +87,23 @@ def test_daily_incremental(figures):
     assert daily["largest_over_smallest"] == pytest.approx(
         largest["sensor_to_marts_seconds"] / smallest["sensor_to_marts_seconds"]
     )
+
+
+def test_forecast_gate_replay():
+    """The gate's replay runs a version per window end and reports on each of them."""
+    from benchmarks import forecast_gate
+
+    (shop,) = forecast_gate.main(["--quick"])
+    assert shop["windows"] == 3
+    assert 0 <= shop["passed_percent"] <= 100
+    assert shop["mean_mase"] > 0 and shop["worst_mase"] >= shop["mean_mase"]
+    assert sum(shop["failures_by_month"].values()) == round(
+        shop["windows"] * (100 - shop["passed_percent"]) / 100
+    )
+    # the history: every series every day, the total the stores' sum
+    history = forecast_gate.daily_history(forecast_gate.SHOPS[0], date(2024, 6, 10))
+    per_day = history.pivot(index="transaction_date", columns="store_id", values="net_revenue")
+    assert len(per_day) == 10 and not per_day.isna().any().any()
+    stores = per_day.drop(columns=forecast_gate.TOTAL)
+    assert (stores.sum(axis=1) - per_day[forecast_gate.TOTAL]).abs().max() < 1e-6
+    assert per_day[forecast_gate.TOTAL].min() > 0

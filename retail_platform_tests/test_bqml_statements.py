@@ -135,6 +135,43 @@ def test_forecast_reads_the_model_with_a_horizon_and_an_interval_level():
     ]  # fmt: skip
 
 
+def test_the_backtest_is_one_model_with_a_series_per_origin_and_store():
+    origins = [date(2026, 11, 8), date(2026, 11, 1)]
+    tree = parse(
+        forecast_bqml.create_backtest_model_sql(FORECAST_MODEL, HISTORY, origins, 28, "US")
+    )
+    assert isinstance(tree, exp.Create) and tree.kind == "MODEL"
+    options = options_of(tree)
+    assert options["model_type"] == "'ARIMA_PLUS'"
+    assert options["time_series_id_col"] == "['trained_through', 'store_id']"
+    assert options["horizon"] == "28" and options["holiday_region"] == "'US'"
+    query = tree.expression
+    assert selected_columns(query) == ["trained_through", "transaction_date", "store_id",
+                                       "net_revenue"]  # fmt: skip
+    unnest = query.find(exp.Unnest)
+    assert unnest is not None
+    assert [e.sql(dialect="bigquery") for e in unnest.find(exp.Array).expressions] == [
+        "CAST('2026-11-08' AS DATE)", "CAST('2026-11-01' AS DATE)",
+    ]  # fmt: skip
+    # each series holds its store's days up to its origin, no later
+    comparison = query.find(exp.Where).find(exp.LTE)
+    assert comparison.this.name == "transaction_date"
+    assert comparison.expression.name == "trained_through"
+    with pytest.raises(ValueError, match="no backtest origin"):
+        forecast_bqml.create_backtest_model_sql(FORECAST_MODEL, HISTORY, [], 28, "US")
+    with pytest.raises(TypeError, match="must be a date"):
+        forecast_bqml.create_backtest_model_sql(FORECAST_MODEL, HISTORY, ["2026-11-08"], 28, "US")
+
+
+def test_the_backtest_forecast_says_each_rows_origin():
+    tree = parse(forecast_bqml.backtest_forecast_sql(FORECAST_MODEL, 28, 0.8))
+    assert tree.find(exp.MLForecast).this.sql(dialect="bigquery") == f"`{FORECAST_MODEL}`"
+    assert selected_columns(tree) == [
+        "trained_through", "store_id", "forecast_date", "forecast", "forecast_lower",
+        "forecast_upper",
+    ]  # fmt: skip
+
+
 def test_drop_model_parses():
     tree = parse(forecast_bqml.drop_model_sql(FORECAST_MODEL))
     assert isinstance(tree, exp.Drop) and tree.kind == "MODEL" and tree.args["exists"]

@@ -31,6 +31,8 @@ from retail_platform.lib.forecast.engine import SklearnForecastEngine
 from retail_platform.lib.forecast.metrics import (
     MIN_WEEKLY_STRENGTH,
     TOTAL,
+    backtest_origins,
+    backtest_scores,
     mase,
     seasonal_naive,
     smape,
@@ -95,6 +97,45 @@ def test_mase_smape_and_the_seasonal_naive_forecast_are_what_the_docs_define():
     assert smape(np.array([0.0]), np.array([0.0])) == 0
 
 
+def test_the_backtest_origins_are_weekly_and_leave_four_weeks_to_train():
+    last = date(2025, 6, 30)
+    assert backtest_origins(date(2025, 1, 1), last) == [
+        date(2025, 6, 2), date(2025, 5, 26), date(2025, 5, 19), date(2025, 5, 12),
+        date(2025, 5, 5), date(2025, 4, 28),
+    ]  # fmt: skip
+    # 63 days: the newest origin has 35 days to train on, the one a week before 28, the
+    # next would have 21.
+    first = last - timedelta(days=62)
+    assert backtest_origins(first, last) == [date(2025, 6, 2), date(2025, 5, 26)]
+    assert backtest_origins(last - timedelta(days=55), last) == [date(2025, 6, 2)]
+    assert backtest_origins(last - timedelta(days=54), last) == []
+
+
+def test_the_gate_pools_the_errors_of_every_origin():
+    """MASE over two origins is the sum of the model's errors over the sum of the naive
+    forecast's, not the mean of the two ratios; the latest origin's own is kept beside."""
+    days = [date(2025, 3, 3) + timedelta(days=i) for i in range(21)]  # Monday, 3 weeks
+    values = [10.0] * 7 + [20.0] * 7 + [30.0] * 7
+    history = pd.DataFrame({"store_id": TOTAL, "transaction_date": days, "net_revenue": values})
+    newest, older = days[13], days[6]  # the Sundays ending weeks 2 and 1
+
+    def forecast(origin: date, value: float) -> pd.DataFrame:
+        forecast_days = [origin + timedelta(days=h) for h in range(1, 8)]
+        return pd.DataFrame({"trained_through": origin, "store_id": TOTAL,
+                             "forecast_date": forecast_days, "forecast": value,
+                             "forecast_lower": value - 1, "forecast_upper": value + 1})  # fmt: skip
+
+    rows = pd.concat([forecast(newest, 29.0), forecast(older, 10.0)])
+    scores = backtest_scores(history, rows, [newest, older], horizon=7).total
+    # newest: actual 30, model 29 (error 1), naive 20 (error 10); older: actual 20,
+    # model 10 (error 10), naive 10 (error 10). Pooled (1 + 10) / (10 + 10).
+    assert scores.mase == pytest.approx(11 / 20)
+    assert scores.latest_origin_mase == pytest.approx(1 / 10)
+    assert scores.coverage == pytest.approx(7 / 14)  # the newest origin's days only
+    with pytest.raises(ValueError, match="misses backtest days"):
+        backtest_scores(history, rows[rows["trained_through"] == newest], [newest, older], 7)
+
+
 def test_the_public_calendar_names_the_shopping_days():
     assert black_friday(2025) == date(2025, 11, 28) and black_friday(2026) == date(2026, 11, 27)
     features = calendar_features([date(2026, 11, 27), date(2026, 11, 30), date(2026, 12, 25)])
@@ -142,6 +183,28 @@ def test_the_backtest_sees_nothing_after_its_origin():
     backtest = made["forecast_kind"] == "backtest"
     assert made.loc[backtest, columns].equals(blind.loc[backtest, columns])
     assert not made.loc[~backtest, columns].equals(blind.loc[~backtest, columns])
+    # every origin's forecast is the one made from the history cut at that origin
+    origins = backtest_origins(history["transaction_date"].min(), origin + timedelta(days=28))
+    rows = engine.backtest(NoWarehouse(), history, origins, 28, "m")
+    for each in origins:
+        cut = engine.forecast(
+            NoWarehouse(), history[history["transaction_date"] <= each], each, 28, "m", False
+        )
+        own = rows[rows["trained_through"] == each].drop(columns="trained_through")
+        assert own.reset_index(drop=True).equals(cut.reset_index(drop=True))
+
+
+def test_january_is_forecast_from_the_level_outside_the_holiday_season():
+    """Trained through 31 December on a season half again as busy, the January forecast
+    starts from the autumn's level, not December's."""
+    history = synthetic_history(date(2025, 9, 1), 122, noise=0.05)
+    season = history["transaction_date"].map(lambda d: 1.5 if d.month in (11, 12) else 1.0)
+    history = history.assign(net_revenue=history["net_revenue"] * season)
+    through = date(2025, 12, 31)
+    rows = SklearnForecastEngine().forecast(NoWarehouse(), history, through, 28, "m", False)
+    january = rows[rows["store_id"] == TOTAL]["forecast"].mean()
+    autumn_level = sum(STORE_LEVELS.values()) * WEEKLY.mean()
+    assert january == pytest.approx(autumn_level, rel=0.08)
 
 
 def test_a_shopping_day_seen_a_year_ago_is_forecast_from_it():
@@ -222,6 +285,8 @@ def test_the_gate_passes_on_the_simulated_shop(forecast):
     assert metadata["mase"] < 1 and metadata["median_store_mase"] < 1
     assert metadata["model_mae"] < metadata["baseline_mae"]
     assert metadata["backtest_origin"] == (LAST_DAY - timedelta(days=28)).isoformat()
+    assert metadata["backtest_origins"] == 6  # four months leave room for all
+    assert metadata["latest_origin_mase"] > 0
     assert 0 < metadata["smape_percent"] < 100
     assert metadata["weekly_strength"] >= MIN_WEEKLY_STRENGTH
     assert SALES_VS_FORECAST in {

@@ -2,8 +2,9 @@
 
 ``ml/daily_net_revenue`` is a dbt model (sql/models/ml): net revenue per day and store,
 and their total. ``ml/sales_forecast_versions`` makes a new forecast version with the
-configured engine: a backtest (trained up to 28 days before the last day, scored on those
-28 days against the seasonal-naive forecast), then the 28 days after the last day; its
+configured engine: a backtest (at six weekly origins, the last day - 28, - 35, ..., a
+model trained up to the origin and scored on the 28 days after it against the
+seasonal-naive forecast), then the 28 days after the last day; its
 table keeps the newest versions, each marked with whether it passed the gate.
 ``ml/sales_forecast`` publishes the newest version that passed, and
 ``marts/sales_vs_forecast`` puts it beside the actuals, so a weak retrain never replaces a
@@ -29,7 +30,11 @@ from retail_platform.lib.forecast.backtest import (
     newest_passed,
 )
 from retail_platform.lib.forecast.engine import ForecastEngine, read_history
-from retail_platform.lib.forecast.metrics import HORIZON_DAYS, MIN_WEEKLY_STRENGTH
+from retail_platform.lib.forecast.metrics import (
+    BACKTEST_ORIGINS,
+    HORIZON_DAYS,
+    MIN_WEEKLY_STRENGTH,
+)
 from retail_platform.lib.targets import WAREHOUSE_POOL, Target
 from retail_platform.lib.warehouse import Warehouse
 
@@ -88,23 +93,25 @@ def forecast_assets(target: Target) -> list[dg.AssetsDefinition]:
                 asset=FORECAST_VERSIONS,
                 blocking=True,
                 description=(
-                    f"On the backtest (trained up to the last day - {HORIZON_DAYS}, scored on "
-                    f"the {HORIZON_DAYS} days after), the forecast beats the seasonal-naive "
-                    "forecast (the last observed week repeated): MASE < 1 for the total and "
-                    "for the median store, and the total's history has a weekly pattern "
-                    f"(weekly strength >= {MIN_WEEKLY_STRENGTH}). Records MASE, sMAPE and "
-                    "both MAEs. Blocking: a failed version is kept here for inspection but "
-                    "never published. A history too short to backtest (under 56 days) makes "
-                    "no version and a warning: nothing to judge yet."
+                    f"On the backtest (up to {BACKTEST_ORIGINS} weekly origins, the last day "
+                    f"- {HORIZON_DAYS}, - {HORIZON_DAYS + 7}, ...: a model trained up to each, "
+                    f"scored on the {HORIZON_DAYS} days after it), the forecast beats the "
+                    "seasonal-naive forecast (the last observed week repeated): MASE < 1 over "
+                    "every origin's days for the total and for the median store, and the "
+                    "total's history has a weekly pattern (weekly strength >= "
+                    f"{MIN_WEEKLY_STRENGTH}). Records MASE (and the newest origin's alone), "
+                    "sMAPE and both MAEs. Blocking: a failed version is kept here for "
+                    "inspection but never published. A history too short to backtest (under "
+                    "56 days) makes no version and a warning: nothing to judge yet."
                 ),
             )
         ],
         description=(
-            f"Sales forecast versions: each materialization backtests a new model (trained up "
-            f"to the last day - {HORIZON_DAYS}) and forecasts daily net revenue per store and "
-            f"in total for the {HORIZON_DAYS} days after the last day with sales, with an 80 % "
-            "prediction interval. Keeps the newest ten versions and the newest that passed "
-            "the gate."
+            f"Sales forecast versions: each materialization backtests a new model (at weekly "
+            f"origins from the last day - {HORIZON_DAYS} back) and forecasts daily net revenue "
+            f"per store and in total for the {HORIZON_DAYS} days after the last day with sales, "
+            "with an 80 % prediction interval. Keeps the newest ten versions and the newest "
+            "that passed the gate."
         ),
     )
     def sales_forecast_versions(

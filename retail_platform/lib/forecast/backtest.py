@@ -1,15 +1,17 @@
 """One forecast version: the backtest that judges it, then the forecast itself.
 
-Both forecasts come from the same engine and the same history table: the backtest's
-model is trained on the history up to ``origin = last day - 28`` and forecasts the 28
-days after it (known, so scored against the seasonal-naive forecast: metrics.py); the
-forecast's model is trained on the whole history and forecasts the 28 days after it.
+Both come from the same engine and the same history table: the backtest's models are
+trained on the history up to each weekly origin (the last day - 28, - 35, ...:
+metrics.backtest_origins) and forecast the 28 days after it (known, so scored against
+the seasonal-naive forecast: metrics.py); the forecast's model is trained on the whole
+history and forecasts the 28 days after it. The version's table keeps the newest origin's
+backtest (the 28 days before the last day, beside their actuals in the mart).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import pandas as pd
 
@@ -19,6 +21,7 @@ from retail_platform.lib.forecast.metrics import (
     HORIZON_DAYS,
     MIN_HISTORY_DAYS,
     Backtest,
+    backtest_origins,
     backtest_scores,
 )
 from retail_platform.lib.warehouse import Warehouse
@@ -71,22 +74,20 @@ def forecast_version(
             f"to train on, then {horizon} to score), found {history_days(history)}"
         )
     last = history["transaction_date"].max()
-    origin = last - timedelta(days=horizon)
-    backtest_rows = engine.forecast(
-        warehouse,
-        history,
-        origin,
-        horizon,
-        f"{MODEL_NAME}_{version}{BACKTEST_SUFFIX}",
-        keep_model=False,
+    origins = backtest_origins(history["transaction_date"].min(), last, horizon)
+    backtest_rows = engine.backtest(
+        warehouse, history, origins, horizon, f"{MODEL_NAME}_{version}{BACKTEST_SUFFIX}"
     )
-    backtest = backtest_scores(history, backtest_rows, origin, horizon)
+    backtest = backtest_scores(history, backtest_rows, origins, horizon)
+    origin = backtest.origin
     future_rows = engine.forecast(
         warehouse, history, last, horizon, f"{MODEL_NAME}_{version}", keep_model=True
     )
     rows = pd.concat(
         [
-            backtest_rows.assign(forecast_kind="backtest", trained_through=origin),
+            backtest_rows[backtest_rows["trained_through"] == origin].assign(
+                forecast_kind="backtest"
+            ),
             future_rows.assign(forecast_kind="forecast", trained_through=last),
         ],
         ignore_index=True,

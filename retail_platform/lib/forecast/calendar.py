@@ -42,6 +42,15 @@ HOLIDAYS: dict[str, Callable[[date], bool]] = {
 
 FEATURES = (*(f"weekday_{name}" for name in WEEKDAYS), *HOLIDAYS)
 
+#: The holiday shopping season, as the US National Retail Federation counts it: November
+#: and December. The model forecasts a day outside it from the level of the days outside it.
+HOLIDAY_SEASON_MONTHS = (11, 12)
+
+
+def in_holiday_season(days: Iterable[date]) -> np.ndarray:
+    """Per day: whether it falls in the holiday shopping season."""
+    return np.array([day.month in HOLIDAY_SEASON_MONTHS for day in days], dtype=bool)
+
 
 def calendar_features(days: Iterable[date]) -> pd.DataFrame:
     """One row per day: a weekday indicator (one of seven is 1) and a 0/1 column per

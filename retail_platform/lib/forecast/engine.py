@@ -4,8 +4,9 @@
   that runs the step, over the history it reads from the warehouse.
 * ``BigQueryMLForecastEngine``: ``CREATE MODEL ... ARIMA_PLUS`` on the history table and
   ``ML.FORECAST`` inside BigQuery; the model of each version is
-  ``retail_ml.sales_forecast_model_<version>`` (the backtest's model is dropped once it
-  has forecast), the newest ``keep_versions`` kept.
+  ``retail_ml.sales_forecast_model_<version>``, the newest ``keep_versions`` kept. The
+  backtest's origins are one model (a series per origin and store), dropped once it has
+  forecast.
 
 Both return the same columns for the same request (the days after ``through``), so the
 backtest, its metrics and the gate (metrics.py) are one piece of code for both.
@@ -13,7 +14,7 @@ backtest, its metrics and the gate (metrics.py) are one piece of code for both.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date
 
 import dagster as dg
@@ -27,6 +28,8 @@ from retail_platform.lib.warehouse import Warehouse
 HISTORY_TABLE = "retail_ml.daily_net_revenue"
 MODEL_NAME = "sales_forecast_model"
 FORECAST_COLUMNS = ("store_id", "forecast_date", "forecast", "forecast_lower", "forecast_upper")
+#: The backtest's columns: each row's origin (the last day its model saw) and the forecast.
+BACKTEST_COLUMNS = ("trained_through", *FORECAST_COLUMNS)
 
 
 def read_history(warehouse: Warehouse) -> pd.DataFrame:
@@ -70,6 +73,24 @@ class ForecastEngine(dg.ConfigurableResource):
         ``through``: :data:`FORECAST_COLUMNS`, a row per series and day. ``model_name``
         names the model where the engine keeps one (``keep_model``: else it is dropped)."""
         raise NotImplementedError
+
+    def backtest(
+        self,
+        warehouse: Warehouse,
+        history: pd.DataFrame,
+        origins: Sequence[date],
+        horizon: int,
+        model_name: str,
+    ) -> pd.DataFrame:
+        """The ``horizon`` days after each of ``origins``, each from a model trained on the
+        history up to it: :data:`BACKTEST_COLUMNS`. Nothing is kept."""
+        frames = [
+            self.forecast(warehouse, history, origin, horizon, model_name, keep_model=False).assign(
+                trained_through=origin
+            )
+            for origin in origins
+        ]
+        return pd.concat(frames, ignore_index=True).loc[:, list(BACKTEST_COLUMNS)]
 
     def prune(self, protected: Collection[str]) -> None:
         """Drop stored models beyond ``keep_versions``, never a version in ``protected``."""
@@ -127,6 +148,33 @@ class BigQueryMLForecastEngine(ForecastEngine, BigQueryClientResource):
                 client.query(bqml.drop_model_sql(model)).result()
         frame["forecast_date"] = pd.to_datetime(frame["forecast_date"]).dt.date
         return frame.loc[:, list(FORECAST_COLUMNS)]
+
+    def backtest(
+        self,
+        warehouse: Warehouse,
+        history: pd.DataFrame,
+        origins: Sequence[date],
+        horizon: int,
+        model_name: str,
+    ) -> pd.DataFrame:
+        """One model for every origin (its series: an origin and a store), dropped after."""
+        client = self._client()
+        model = f"{self.project}.{self.dataset}.{model_name}"
+        history_table = f"{self.project}.{HISTORY_TABLE}"
+        client.query(
+            bqml.create_backtest_model_sql(
+                model, history_table, list(origins), horizon, self.holiday_region
+            )
+        ).result()
+        try:
+            frame = client.query(
+                bqml.backtest_forecast_sql(model, horizon, self.interval_level)
+            ).to_dataframe()
+        finally:
+            client.query(bqml.drop_model_sql(model)).result()
+        for column in ("trained_through", "forecast_date"):
+            frame[column] = pd.to_datetime(frame[column]).dt.date
+        return frame.loc[:, list(BACKTEST_COLUMNS)]
 
     def prune(self, protected: Collection[str]) -> None:
         from retail_platform.lib.bqml_models import prune_models

@@ -8,11 +8,16 @@ each store forecast as its recent share of it (top-down).
   blocks absorb level changes (a slow January, a busy season) so they do not leak into
   the calendar effects.
 * Level: the mean of what the calendar does not explain (log revenue minus the weekday
-  and shopping-day effects), weighted by recency, the weight halving every
-  ``HALF_LIFE_DAYS`` days: simple exponential smoothing of the deseasonalized series.
-* Stores: the total's forecast times the store's share of the total over the same
-  recency-weighted days. Each store alone has a few dozen orders a day, too few to tell
-  a weekday effect from noise, and the stores' forecasts sum to the total's.
+  and shopping-day effects), weighted by recency: simple exponential smoothing of the
+  deseasonalized series, in two regimes. A day of the holiday season (November and
+  December: calendar.HOLIDAY_SEASON_MONTHS) is forecast from every day's level, the weight
+  halving every ``SEASON_HALF_LIFE_DAYS``: in season the level climbs week by week. A day
+  outside it is forecast from the days outside it, halving every ``HALF_LIFE_DAYS``:
+  January starts from the autumn's level, not from the weeks before Christmas.
+* Stores: the total's forecast times the store's share of the total over the
+  recency-weighted days (half-life ``SHARE_HALF_LIFE_DAYS``: a store's day is mostly
+  noise). Each store alone has a few dozen orders a day, too few to tell a weekday
+  effect from noise, and the stores' forecasts sum to the total's.
 * Intervals: the quantiles of the in-sample residuals (log scale) around the forecast,
   per series, at ``level`` (0.8: the 10th and 90th percentiles).
 
@@ -28,10 +33,12 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import Ridge
 
-from retail_platform.lib.forecast.calendar import calendar_features
+from retail_platform.lib.forecast.calendar import calendar_features, in_holiday_season
 from retail_platform.lib.forecast.metrics import TOTAL
 
-HALF_LIFE_DAYS = 28.0
+HALF_LIFE_DAYS = 7.0
+SEASON_HALF_LIFE_DAYS = 3.5
+SHARE_HALF_LIFE_DAYS = 28.0
 BLOCK_DAYS = 28
 # Only to make the collinear design (weekdays, blocks) solvable; small against any day's
 # weight of 1, so a shopping day seen once is still learned.
@@ -54,6 +61,15 @@ def _dense(history: pd.DataFrame, through: date) -> pd.DataFrame:
     return table.reindex(days).fillna(0.0).sort_index(axis=1)
 
 
+def _levels(deseasonalized: np.ndarray, age: np.ndarray, season: np.ndarray) -> tuple[float, float]:
+    """The level to forecast a day in the holiday season from, and a day outside it
+    (from every day when the history has none outside it): the module's docstring."""
+    in_season = np.average(deseasonalized, weights=0.5 ** (age / SEASON_HALF_LIFE_DAYS))
+    outside = ~season if (~season).any() else np.ones_like(season)
+    off_season = np.average(deseasonalized[outside], weights=0.5 ** (age[outside] / HALF_LIFE_DAYS))
+    return float(in_season), float(off_season)
+
+
 def _interval(residuals: np.ndarray, level: float) -> tuple[float, float]:
     tail = (1 - level) / 2
     return float(np.quantile(residuals, tail)), float(np.quantile(residuals, 1 - tail))
@@ -74,7 +90,6 @@ def forecast(history: pd.DataFrame, through: date, horizon: int, level: float) -
     total = stores.sum(axis=1)
     days = list(stores.index)
     age = np.array([(through - d).days for d in days], dtype=float)
-    weights = 0.5 ** (age / HALF_LIFE_DAYS)
 
     calendar = calendar_features(days)
     blocks = pd.get_dummies((age // BLOCK_DAYS).astype(int), prefix="block", dtype=float)
@@ -84,14 +99,16 @@ def forecast(history: pd.DataFrame, through: date, horizon: int, level: float) -
     )
     effects = model.coef_[: calendar.shape[1]]
     seasonal = calendar.to_numpy() @ effects
-    base = float(np.average(target - seasonal, weights=weights))
-    fitted = base + seasonal
+    season_level, off_season_level = _levels(target - seasonal, age, in_holiday_season(days))
+    fitted = np.where(in_holiday_season(days), season_level, off_season_level) + seasonal
     future_days = [through + timedelta(days=h) for h in range(1, horizon + 1)]
-    predicted = base + calendar_features(future_days).to_numpy() @ effects
+    future_level = np.where(in_holiday_season(future_days), season_level, off_season_level)
+    predicted = future_level + calendar_features(future_days).to_numpy() @ effects
 
     frames = [_series(TOTAL, future_days, predicted, target - fitted, level)]
-    share_of_total = (stores.to_numpy() * weights[:, None]).sum(axis=0) / float(
-        (total.to_numpy() * weights).sum()
+    share_weights = 0.5 ** (age / SHARE_HALF_LIFE_DAYS)
+    share_of_total = (stores.to_numpy() * share_weights[:, None]).sum(axis=0) / float(
+        (total.to_numpy() * share_weights).sum()
     )
     for column, store_id in enumerate(stores.columns):
         share = share_of_total[column]
