@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 
 from retail_platform.lib.recommend.feedback import most_popular
@@ -88,22 +89,34 @@ def holdout_cutoff(first_day: date, last_day: date) -> date:
     return cutoff
 
 
-def holdout_purchases(pairs: pd.DataFrame) -> pd.Series:
-    """The set of products each customer bought after the day ``pairs`` are as of, for
-    the customers who had bought by then (the ones recommended to)."""
-    before = set(pairs.loc[pairs["purchases"] > 0, "customer_id"])
-    after = pairs[pairs["later"] & pairs["customer_id"].isin(before)]
-    return after.groupby("customer_id")["product_id"].agg(set)
+def holdout_purchases(pairs: pd.DataFrame) -> pd.DataFrame:
+    """What each customer bought after the day ``pairs`` are as of (customer_id,
+    product_id: a row per pair), for the customers who had bought by then (the ones
+    recommended to)."""
+    customers = pairs["customer_id"]
+    had_bought = np.zeros(len(customers.cat.categories), bool)
+    had_bought[customers.cat.codes.to_numpy()[(pairs["purchases"] > 0).to_numpy()]] = True
+    judged = pairs["later"].to_numpy() & had_bought[customers.cat.codes.to_numpy()]
+    return pairs.loc[judged, ["customer_id", "product_id"]].reset_index(drop=True)
 
 
-def hit_rate(recommended: pd.DataFrame, truth: pd.Series) -> float:
-    """Share of the customers in ``truth`` with a recommended product among theirs."""
-    if truth.empty:
+def hit_rate(recommended: pd.DataFrame, holdout: pd.DataFrame) -> float:
+    """Share of the customers in ``holdout`` (holdout_purchases) with a product they
+    bought there among their TOP_N ``recommended``."""
+    if holdout.empty:
         return 0.0
     top = recommended[recommended["recommendation_rank"] <= TOP_N]
-    lists = top.groupby("customer_id")["product_id"].agg(set)
-    hits = sum(bool(lists.get(customer, set()) & bought) for customer, bought in truth.items())
-    return hits / len(truth)
+    customers = pd.Index(holdout["customer_id"].astype(str).unique())
+    products = pd.Index(holdout["product_id"].astype(str).unique())
+
+    def pair_keys(frame: pd.DataFrame) -> np.ndarray:
+        customer = customers.get_indexer(frame["customer_id"].astype(str))
+        product = products.get_indexer(frame["product_id"].astype(str))
+        return np.where((customer >= 0) & (product >= 0), customer * len(products) + product, -1)
+
+    hits = np.isin(pair_keys(top), pair_keys(holdout))
+    customers_hit = np.unique(customers.get_indexer(top["customer_id"].astype(str))[hits])
+    return len(customers_hit) / len(customers)
 
 
 def backtest(recommend: Callable[[], pd.DataFrame], pairs: pd.DataFrame, cutoff: date) -> Backtest:
@@ -111,14 +124,15 @@ def backtest(recommend: Callable[[], pd.DataFrame], pairs: pd.DataFrame, cutoff:
     holdout, with ``pairs`` the feedback as of ``cutoff``. Raises NotEnoughHistory when
     too few customers bought both before and in the holdout."""
     truth = holdout_purchases(pairs)
-    if len(truth) < MIN_CUSTOMERS:
+    judged = truth["customer_id"].nunique()
+    if judged < MIN_CUSTOMERS:
         raise NotEnoughHistory(
-            f"{len(truth)} customers bought both before and in the holdout; the backtest "
+            f"{judged} customers bought both before and in the holdout; the backtest "
             f"needs {MIN_CUSTOMERS}"
         )
     return Backtest(
         trained_through=cutoff,
-        customers_evaluated=len(truth),
+        customers_evaluated=judged,
         hit_rate=hit_rate(recommend(), truth),
         popularity_hit_rate=hit_rate(most_popular(pairs, TOP_N), truth),
     )
