@@ -2,7 +2,9 @@
 the emulator cannot run them, so their text is what we can prove)."""
 
 from datetime import date
+from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 import sqlglot
 from sqlglot import exp
@@ -11,6 +13,7 @@ from retail_platform.lib.bqml_models import prune_models
 from retail_platform.lib.churn import bqml
 from retail_platform.lib.churn.features import FEATURES, LABEL
 from retail_platform.lib.forecast import bqml as forecast_bqml
+from retail_platform.lib.forecast.engine import BigQueryMLForecastEngine
 from retail_platform.lib.recommend import bqml as recommend_bqml
 
 MODEL = "my-project.retail_ml.churn_model_20261122_183000_1a2b3c4d"
@@ -170,6 +173,63 @@ def test_the_backtest_forecast_says_each_rows_origin():
         "trained_through", "store_id", "forecast_date", "forecast", "forecast_lower",
         "forecast_upper",
     ]  # fmt: skip
+
+
+class RecordingClient:
+    """What the BigQuery ML forecast engine asks of a client: queries, in order; a query
+    reading a forecast returns ``rows`` (or fails, with ``fail_reads``)."""
+
+    def __init__(self, rows: pd.DataFrame, fail_reads: bool = False) -> None:
+        self.statements: list[str] = []
+        self.rows, self.fail_reads = rows, fail_reads
+
+    def query(self, sql: str):
+        self.statements.append(sql)
+        reads = sql.startswith("SELECT")
+        if reads and self.fail_reads:
+            raise RuntimeError("the read failed")
+        return SimpleNamespace(result=lambda: None, to_dataframe=lambda: self.rows.copy())
+
+
+def bqml_engine(client: RecordingClient) -> BigQueryMLForecastEngine:
+    engine = BigQueryMLForecastEngine(project="my-project")
+    object.__setattr__(engine, "_client", lambda: client)
+    return engine
+
+
+def test_the_bigquery_engine_backtests_every_origin_with_one_model_and_drops_it():
+    origins = [date(2026, 11, 8), date(2026, 11, 1)]
+    rows = pd.DataFrame(
+        {"trained_through": ["2026-11-08", "2026-11-01"], "store_id": "all_stores",
+         "forecast_date": ["2026-11-09", "2026-11-02"], "forecast": 1.0,
+         "forecast_lower": 0.5, "forecast_upper": 1.5}
+    )  # fmt: skip
+    client = RecordingClient(rows)
+    frame = bqml_engine(client).backtest(None, pd.DataFrame(), origins, 28, "m_backtest")
+    create, read, drop = client.statements
+    assert create == forecast_bqml.create_backtest_model_sql(
+        "my-project.retail_ml.m_backtest", HISTORY, origins, 28, "US"
+    )
+    assert read == forecast_bqml.backtest_forecast_sql("my-project.retail_ml.m_backtest", 28, 0.8)
+    assert drop == forecast_bqml.drop_model_sql("my-project.retail_ml.m_backtest")
+    assert frame["trained_through"].tolist() == origins  # dates, as the metrics compare them
+    assert frame["forecast_date"].tolist() == [date(2026, 11, 9), date(2026, 11, 2)]
+    # a failed read still drops the model
+    failing = RecordingClient(rows, fail_reads=True)
+    with pytest.raises(RuntimeError):
+        bqml_engine(failing).backtest(None, pd.DataFrame(), origins, 28, "m_backtest")
+    assert failing.statements[-1].startswith("DROP MODEL")
+
+
+def test_the_bigquery_engine_keeps_the_forecasts_model():
+    rows = pd.DataFrame(
+        {"store_id": ["all_stores"], "forecast_date": ["2026-12-07"], "forecast": [1.0],
+         "forecast_lower": [0.5], "forecast_upper": [1.5]}
+    )  # fmt: skip
+    client = RecordingClient(rows)
+    frame = bqml_engine(client).forecast(None, pd.DataFrame(), date(2026, 12, 6), 28, "m", True)
+    assert [s.split(" ")[0] for s in client.statements] == ["CREATE", "SELECT"]  # no DROP
+    assert frame["forecast_date"].tolist() == [date(2026, 12, 7)]
 
 
 def test_drop_model_parses():

@@ -134,18 +134,15 @@ class BigQueryMLForecastEngine(ForecastEngine, BigQueryClientResource):
         model_name: str,
         keep_model: bool,
     ) -> pd.DataFrame:
-        client = self._client()
-        model = f"{self.project}.{self.dataset}.{model_name}"
-        history_table = f"{self.project}.{HISTORY_TABLE}"
-        client.query(
-            bqml.create_model_sql(model, history_table, through, horizon, self.holiday_region)
-        ).result()
-        try:
-            rows = client.query(bqml.forecast_sql(model, horizon, self.interval_level))
-            frame = rows.to_dataframe()
-        finally:
-            if not keep_model:
-                client.query(bqml.drop_model_sql(model)).result()
+        model = self._model(model_name)
+        frame = self._train_and_read(
+            bqml.create_model_sql(
+                model, self._history_table, through, horizon, self.holiday_region
+            ),
+            bqml.forecast_sql(model, horizon, self.interval_level),
+            model,
+            keep_model,
+        )
         frame["forecast_date"] = pd.to_datetime(frame["forecast_date"]).dt.date
         return frame.loc[:, list(FORECAST_COLUMNS)]
 
@@ -158,23 +155,37 @@ class BigQueryMLForecastEngine(ForecastEngine, BigQueryClientResource):
         model_name: str,
     ) -> pd.DataFrame:
         """One model for every origin (its series: an origin and a store), dropped after."""
-        client = self._client()
-        model = f"{self.project}.{self.dataset}.{model_name}"
-        history_table = f"{self.project}.{HISTORY_TABLE}"
-        client.query(
+        model = self._model(model_name)
+        frame = self._train_and_read(
             bqml.create_backtest_model_sql(
-                model, history_table, list(origins), horizon, self.holiday_region
-            )
-        ).result()
-        try:
-            frame = client.query(
-                bqml.backtest_forecast_sql(model, horizon, self.interval_level)
-            ).to_dataframe()
-        finally:
-            client.query(bqml.drop_model_sql(model)).result()
+                model, self._history_table, list(origins), horizon, self.holiday_region
+            ),
+            bqml.backtest_forecast_sql(model, horizon, self.interval_level),
+            model,
+            keep_model=False,
+        )
         for column in ("trained_through", "forecast_date"):
             frame[column] = pd.to_datetime(frame[column]).dt.date
         return frame.loc[:, list(BACKTEST_COLUMNS)]
+
+    def _model(self, name: str) -> str:
+        return f"{self.project}.{self.dataset}.{name}"
+
+    @property
+    def _history_table(self) -> str:
+        return f"{self.project}.{HISTORY_TABLE}"
+
+    def _train_and_read(
+        self, create_sql: str, read_sql: str, model: str, keep_model: bool
+    ) -> pd.DataFrame:
+        """Train ``model``, read its forecast, drop it unless ``keep_model``."""
+        client = self._client()
+        client.query(create_sql).result()
+        try:
+            return client.query(read_sql).to_dataframe()
+        finally:
+            if not keep_model:
+                client.query(bqml.drop_model_sql(model)).result()
 
     def prune(self, protected: Collection[str]) -> None:
         from retail_platform.lib.bqml_models import prune_models
