@@ -5,14 +5,19 @@ files. Smoke evidence of the wire protocol and the SQL, not of BigQuery semantic
 
 import datetime
 import math
+from collections.abc import Callable
 from decimal import Decimal
 
 import dagster as dg
+import pandas as pd
 import pytest
+from google.cloud import bigquery
 
 from retail_platform.definitions import build_definitions
 from retail_platform.defs.ml.forecast import GATE_CHECK as FORECAST_GATE
+from retail_platform.defs.ml.forecast import SALES_VS_FORECAST
 from retail_platform.defs.ml.recommendations import GATE_CHECK as RECOMMENDATIONS_GATE
+from retail_platform.defs.ml.recommendations import RECOMMENDED_PRODUCTS
 from retail_platform.lib.landing_zone import LocalLandingZone
 from retail_platform.lib.simulator import FaultConfig, SimulationConfig, simulate
 from retail_platform.lib.targets import Target
@@ -177,6 +182,22 @@ def test_the_bigquery_target_builds_every_mart_the_local_target_builds(
                 for count in ("dagster/row_count", "dagster/partition_row_count"):
                     assert materialization.metadata[count].value == sum(per_day.values()) > 0, count
 
+        # The views over the models' tables: three days are too few for the forecast or
+        # the recommender to publish, so the same rows (made from BigQuery's own model
+        # inputs, equal to the local ones below) go into both warehouses' model tables,
+        # typed as the IO managers write them, and the views are rebuilt on each.
+        seeded = model_rows(lambda sql: client.query(sql).to_dataframe())
+        for table, rows in seeded.items():
+            client.load_table_from_dataframe(
+                rows,
+                f"{client.project}.retail_ml.{table}",
+                job_config=bigquery.LoadJobConfig(write_disposition="WRITE_TRUNCATE"),
+            ).result()
+        views = defs.resolve_implicit_job_def_def_for_assets(list(MODEL_VIEWS))
+        assert views.execute_in_process(
+            instance=instance, asset_selection=list(MODEL_VIEWS)
+        ).success
+
     # 3. The same files through the local target (dbt's profile follows RETAIL_TARGET).
     monkeypatch.setenv("RETAIL_TARGET", "local")
     everything = dg.AssetSelection.all()
@@ -201,3 +222,76 @@ def test_the_bigquery_target_builds_every_mart_the_local_target_builds(
         "SELECT count(*) FROM retail_marts.customer_health WHERE churn_probability IS NOT NULL"
     )
     assert next(iter(scored))[0] > 0  # the sklearn engine scored on the BigQuery target
+
+    # 4. The same model rows on the local target, its views rebuilt: the views agree.
+    for table, rows in seeded.items():
+        with local.connect() as connection:
+            connection.register("seeded", rows)
+            connection.execute(f"CREATE OR REPLACE TABLE retail_ml.{table} AS SELECT * FROM seeded")
+    assert local.run_models(LAST, list(MODEL_VIEWS)).success
+    for view, columns in MODEL_VIEWS.items():
+        sql = f"SELECT {columns} FROM retail_marts.{view.path[-1]}"
+        local_rows = local.query(sql)
+        assert local_rows, view
+        bigquery_rows = [tuple(row.values()) for row in client.query(sql)]
+        assert normalized(bigquery_rows) == normalized(local_rows), view
+    # the mart shows the newest version that passed, not the newer one that failed
+    shown = local.query("SELECT DISTINCT model_version FROM retail_marts.sales_vs_forecast")
+    assert shown == [("v1",)]
+
+
+MODEL_VIEWS = {
+    RECOMMENDED_PRODUCTS: "product_id, product_name, category, customers_top_3, "
+    "customers_top_10, share_of_customers_top_3, model_version",
+    SALES_VS_FORECAST: "forecast_date, store_id, forecast_kind, actual_net_revenue, forecast, "
+    "forecast_lower, forecast_upper, interval_level, within_interval, model_version, "
+    "trained_through",
+}
+
+
+def model_rows(frame: Callable[[str], pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Rows of retail_ml.product_recommendations and retail_ml.sales_forecast made from a
+    warehouse's feedback and history (``frame`` runs BigQuery SQL): each customer's
+    products in product order as their recommendations; a forecast version v1 (passed) of
+    1.1 x each day's net revenue and one day after, and a newer v2 that failed its gate."""
+    pairs = frame(
+        "SELECT DISTINCT customer_id, product_id FROM retail_ml.purchase_feedback "
+        "ORDER BY customer_id, product_id"
+    )
+    pairs["recommendation_rank"] = pairs.groupby("customer_id").cumcount() + 1
+    recommendations = pairs[pairs["recommendation_rank"] <= 10].assign(
+        score=lambda f: 1.0 / f["recommendation_rank"],
+        model_version="v1",
+        trained_through=pd.Timestamp(LAST),
+        engine="sklearn",
+    )
+    history = frame(
+        "SELECT store_id, transaction_date, CAST(net_revenue AS FLOAT64) AS net_revenue "
+        "FROM retail_ml.daily_net_revenue"
+    )
+    day_after = history[history["transaction_date"] == history["transaction_date"].max()]
+    versions = []
+    for version, passed in (("v1", True), ("v2", False)):
+        for kind, rows, shift in (("backtest", history, 0), ("forecast", day_after, 1)):
+            versions.append(
+                pd.DataFrame(
+                    {
+                        "store_id": rows["store_id"].astype(str),
+                        "forecast_date": pd.to_datetime(rows["transaction_date"])
+                        + pd.Timedelta(days=shift),
+                        "forecast_kind": kind,
+                        "forecast": rows["net_revenue"] * 1.1,
+                        "forecast_lower": rows["net_revenue"] * 0.8,
+                        "forecast_upper": rows["net_revenue"] * 1.2,
+                        "interval_level": 0.8,
+                        "model_version": version,
+                        "trained_through": pd.Timestamp(LAST),
+                        "passed_gate": passed,
+                        "engine": "sklearn",
+                    }
+                )
+            )
+    return {
+        "product_recommendations": recommendations.reset_index(drop=True),
+        "sales_forecast": pd.concat(versions, ignore_index=True),
+    }

@@ -125,6 +125,15 @@ def main(code_server_command: list[str]) -> None:
         ],
         "daemon": ["dagster-daemon", "run", "-w", str(workspace)],
     }
+    # The instance's storage first, once, as production's compose does (instance-migrate,
+    # docs/deploy.md): the webserver and the daemon started together on a new SQLite home
+    # each create the schedule storage, and can stamp its alembic version twice ("more than
+    # one head present", seen in CI on 2026-12-07).
+    migrate = subprocess.run(
+        ["dagster", "instance", "migrate"], env=env, cwd=home, capture_output=True, text=True
+    )
+    if migrate.returncode != 0:
+        raise SystemExit(f"dagster instance migrate failed:\n{migrate.stdout}{migrate.stderr}")
     processes: dict[str, subprocess.Popen] = {}
     started = time.monotonic()
     try:
