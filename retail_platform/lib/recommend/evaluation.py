@@ -93,10 +93,10 @@ def holdout_purchases(pairs: pd.DataFrame) -> pd.DataFrame:
     """What each customer bought after the day ``pairs`` are as of (customer_id,
     product_id: a row per pair), for the customers who had bought by then (the ones
     recommended to)."""
-    customers = pairs["customer_id"]
-    had_bought = np.zeros(len(customers.cat.categories), bool)
-    had_bought[customers.cat.codes.to_numpy()[(pairs["purchases"] > 0).to_numpy()]] = True
-    judged = pairs["later"].to_numpy() & had_bought[customers.cat.codes.to_numpy()]
+    customer = pairs["customer_id"].cat.codes.to_numpy()
+    had_bought = np.zeros(len(pairs["customer_id"].cat.categories), bool)
+    had_bought[customer[(pairs["purchases"] > 0).to_numpy()]] = True
+    judged = pairs["later"].to_numpy() & had_bought[customer]
     return pairs.loc[judged, ["customer_id", "product_id"]].reset_index(drop=True)
 
 
@@ -109,14 +109,17 @@ def hit_rate(recommended: pd.DataFrame, holdout: pd.DataFrame) -> float:
     customers = pd.Index(holdout["customer_id"].astype(str).unique())
     products = pd.Index(holdout["product_id"].astype(str).unique())
 
-    def pair_keys(frame: pd.DataFrame) -> np.ndarray:
+    def pair_keys(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's customer (its position in ``customers``, -1 if not there) and a key
+        per (customer, product) pair, -1 for a pair not in the holdout's ids."""
         customer = customers.get_indexer(frame["customer_id"].astype(str))
         product = products.get_indexer(frame["product_id"].astype(str))
-        return np.where((customer >= 0) & (product >= 0), customer * len(products) + product, -1)
+        known = (customer >= 0) & (product >= 0)
+        return customer, np.where(known, customer * len(products) + product, -1)
 
-    hits = np.isin(pair_keys(top), pair_keys(holdout))
-    customers_hit = np.unique(customers.get_indexer(top["customer_id"].astype(str))[hits])
-    return len(customers_hit) / len(customers)
+    recommended_to, recommended = pair_keys(top)
+    hits = np.isin(recommended, pair_keys(holdout)[1])
+    return len(np.unique(recommended_to[hits])) / len(customers)
 
 
 def backtest(recommend: Callable[[], pd.DataFrame], pairs: pd.DataFrame, cutoff: date) -> Backtest:
